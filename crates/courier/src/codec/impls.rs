@@ -1,0 +1,1 @@
+//! `Encode`/`Decode` for the standard types. (Filled in by the codec work.)

@@ -1,0 +1,134 @@
+//! The codec: how values become message bodies and back.
+//!
+//! A message body is the concatenation of its parameters' encodings, in
+//! declaration order, little-endian, with the rules of SerenityOS's LibIPC so
+//! that a body is byte-identical to the C++ system's:
+//!
+//! | type | encoding |
+//! |---|---|
+//! | `bool` | 1 byte, `0` or `1` (anything else is an error) |
+//! | integers, floats | their width, little-endian |
+//! | `String`, byte strings | `u32` length, then the bytes |
+//! | `Vec<T>` | `u32` count, then each element |
+//! | `HashMap<K, V>` | `u32` count, then key, value, key, value... |
+//! | `Option<T>` | `bool` tag, then the value when present |
+//! | variants, data enums | `u8` index, then the alternative's fields |
+//! | `[T; N]` | `u32` count (must be `N`), then each element |
+//! | fds (`OwnedFd`, `File`) | no bytes: the fd travels beside the body |
+//!
+//! Fds are *out of band*: an [`Encoder`] collects them in order next to the
+//! bytes, and a [`Decoder`] hands them out in the same order.
+//!
+//! # Untrusted input
+//!
+//! Decoding never panics and never allocates more than the bytes actually
+//! present: a count is checked against what is left before anything is
+//! reserved. Every failure is a [`DecodeError`] that names the field path
+//! where it happened.
+
+mod decoder;
+mod encoder;
+mod error;
+mod impls;
+
+pub use decoder::Decoder;
+pub use encoder::Encoder;
+pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+
+/// A value that can be written into a message body.
+///
+/// Implemented for the primitives, strings, collections, fds, courier's gfx
+/// and shared-memory types, and by `#[derive(Encode)]` for user types.
+///
+/// # Example
+///
+/// ```
+/// use courier::codec::{Encode, Encoder};
+///
+/// let mut encoder = Encoder::new();
+/// "example.com".encode(&mut encoder).unwrap();
+/// assert_eq!(&encoder.bytes()[..4], &[11, 0, 0, 0]);
+/// ```
+pub trait Encode {
+    /// Appends `self` to the encoder.
+    ///
+    /// # Errors
+    ///
+    /// Fails when a length does not fit the wire's `u32`, or when an fd
+    /// cannot be duplicated for sending (the process is out of descriptors).
+    fn encode(&self, encoder: &mut Encoder) -> Result<(), EncodeError>;
+
+    /// Appends every element of `items`, in order. Primitives override this
+    /// with a bulk copy; everything else keeps the default loop.
+    #[doc(hidden)]
+    fn encode_slice(items: &[Self], encoder: &mut Encoder) -> Result<(), EncodeError>
+    where
+        Self: Sized,
+    {
+        for item in items {
+            item.encode(encoder)?;
+        }
+        Ok(())
+    }
+}
+
+/// A value that can be read from a message body.
+///
+/// # Example
+///
+/// ```
+/// use courier::codec::{Decode, Decoder};
+///
+/// let bytes = [3, 0, 0, 0, b'a', b'b', b'c'];
+/// let mut decoder = Decoder::new(&bytes, Vec::new());
+/// let s = String::decode(&mut decoder).unwrap();
+/// assert_eq!(s, "abc");
+/// decoder.finish().unwrap();
+/// ```
+pub trait Decode: Sized {
+    /// Reads one value from the decoder.
+    ///
+    /// # Errors
+    ///
+    /// Fails, naming what was expected, when the bytes run out, a count
+    /// exceeds what is left, a tag or enum value is out of range, a string is
+    /// not UTF-8, or an fd is missing.
+    fn decode(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError>;
+
+    /// Reads `count` elements. Primitives override this with a bulk copy.
+    /// The default checks `count` against what is left before reserving.
+    #[doc(hidden)]
+    fn decode_vec(decoder: &mut Decoder<'_>, count: usize) -> Result<Vec<Self>, DecodeError> {
+        decoder.decode_vec_default(count)
+    }
+}
+
+/// Encodes `value` into a fresh body: its bytes and its fds.
+///
+/// # Errors
+///
+/// See [`Encode::encode`].
+pub fn encode_to_parts<T: Encode + ?Sized>(
+    value: &T,
+) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), EncodeError> {
+    let mut encoder = Encoder::new();
+    value.encode(&mut encoder)?;
+    Ok(encoder.into_parts())
+}
+
+/// Decodes a whole body into `T`: every byte and every fd must be used.
+///
+/// # Errors
+///
+/// Any [`Decode`] error, or [`DecodeErrorKind::TrailingBytes`] /
+/// [`DecodeErrorKind::UnclaimedFds`] when something is left over. The fds of
+/// a failed decode are closed.
+pub fn decode_from_parts<T: Decode>(
+    bytes: &[u8],
+    fds: Vec<std::os::fd::OwnedFd>,
+) -> Result<T, DecodeError> {
+    let mut decoder = Decoder::new(bytes, fds);
+    let value = T::decode(&mut decoder)?;
+    decoder.finish()?;
+    Ok(value)
+}

@@ -1,0 +1,58 @@
+//! What generated code implements: endpoints and their messages.
+//!
+//! `courier-codegen` emits, for each `endpoint` of an `.ipc` file, a type
+//! implementing [`Endpoint`] and, for each message, a struct implementing
+//! [`Message`] (and [`Request`] when it has a response). The runtime only
+//! ever talks to these traits, never to a particular interface.
+
+use std::fmt::Debug;
+
+use crate::codec::{Decode, DecodeError, Decoder, Encode};
+
+/// One side of an interface: the messages a peer may send to it.
+///
+/// # Example
+///
+/// A generated endpoint exposes its constants:
+///
+/// ```ignore
+/// assert_eq!(<lookup_server::LookupServer as courier::Endpoint>::MAGIC, 3613307456);
+/// ```
+pub trait Endpoint: Send + Sync + 'static {
+    /// The endpoint's name as written in the `.ipc` file.
+    const NAME: &'static str;
+    /// The SerenityOS magic: Jenkins one-at-a-time hash of [`Endpoint::NAME`].
+    const MAGIC: u32;
+    /// The enum of every message a peer may send *to* this endpoint (requests
+    /// and one-way messages; responses travel back under the same magic but
+    /// are decoded by the caller, which knows which response it waits for).
+    type Message: Debug + Send + 'static;
+
+    /// Decodes the body of message `id`, consuming every byte and fd.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] for an unknown id, a response id, or a malformed body.
+    fn decode_message(id: u32, decoder: &mut Decoder<'_>) -> Result<Self::Message, DecodeError>;
+
+    /// The name of message or response `id`, as written in the `.ipc` file
+    /// (`CreateWindowResponse` for a response), for logs.
+    fn message_name(id: u32) -> Option<&'static str>;
+}
+
+/// One message of an endpoint: a struct holding its parameters.
+pub trait Message: Encode + Decode + Debug + Send + 'static {
+    /// The endpoint that receives this message.
+    type Endpoint: Endpoint;
+    /// The message id: 1-based in declaration order; a request takes `n` and
+    /// its response `n + 1`.
+    const ID: u32;
+    /// The name as written in the `.ipc` file.
+    const NAME: &'static str;
+}
+
+/// A message that waits for a response.
+pub trait Request: Message {
+    /// The response's struct; its id is `Self::ID + 1`.
+    type Response: Message<Endpoint = Self::Endpoint>;
+}
