@@ -246,7 +246,8 @@ impl fmt::Display for IdlType {
 ///
 /// # Errors
 ///
-/// A message saying what is wrong, for a type that has no meaning: a template
+/// A message saying what is wrong (without naming the parameter, which the
+/// caller adds), for a type that has no meaning: a template
 /// with the wrong number of arguments (`Vector<i32, i32>`), a constant where a
 /// type is expected or the other way round, a `Variant` of fewer than 2 or
 /// more than 6 alternatives, template arguments on a non-template type,
@@ -278,10 +279,9 @@ pub fn resolve(param: &Param) -> Result<IdlType, String> {
     let file = param.has_attr("File");
     let bitmap = param.has_attr("Bitmap");
     if file && bitmap {
-        return Err(format!(
-            "parameter `{}` has both [File] and [Bitmap]; keep the one that says what it carries",
-            param.name
-        ));
+        return Err(
+            "marked both [File] and [Bitmap]; keep the one that says what it carries".into(),
+        );
     }
     let Some(ty) = &param.ty else {
         if file {
@@ -291,29 +291,26 @@ pub fn resolve(param: &Param) -> Result<IdlType, String> {
             return Ok(IdlType::Bitmap);
         }
         return Err(format!(
-            "parameter `{}` has no type; write one (`i32 {}`) or use [File] or [Bitmap]",
-            param.name, param.name
+            "no type; write one (`i32 {}`) or use [File] or [Bitmap]",
+            param.name
         ));
     };
     let resolved = resolve_type(ty)?;
     if file && resolved != IdlType::File {
         return Err(format!(
-            "parameter `{}` is marked [File] but its type is `{ty}`; use `IPC::File` or drop the type",
-            param.name
+            "marked [File] but its type is `{ty}`; use `IPC::File` or drop the type"
         ));
     }
     if bitmap && resolved != IdlType::Bitmap {
         return Err(format!(
-            "parameter `{}` is marked [Bitmap] but its type is `{ty}`; use `Gfx::ShareableBitmap` or drop the type",
-            param.name
+            "marked [Bitmap] but its type is `{ty}`; use `Gfx::ShareableBitmap` or drop the type"
         ));
     }
     if utf8 {
         return match resolved {
             IdlType::ByteString | IdlType::String => Ok(IdlType::String),
             _ => Err(format!(
-                "[UTF8] applies to `ByteString` and `String`, not to `{ty}` (parameter `{}`)",
-                param.name
+                "[UTF8] applies to `ByteString` and `String`, not to `{ty}`"
             )),
         };
     }
@@ -753,23 +750,23 @@ mod tests {
             ),
             (
                 param(&["UTF8"], Some("i32")),
-                "[UTF8] applies to `ByteString` and `String`, not to `i32` (parameter `value`)",
+                "[UTF8] applies to `ByteString` and `String`, not to `i32`",
             ),
             (
                 param(&["File"], Some("i32")),
-                "parameter `value` is marked [File] but its type is `i32`; use `IPC::File` or drop the type",
+                "marked [File] but its type is `i32`; use `IPC::File` or drop the type",
             ),
             (
                 param(&["Bitmap"], Some("IPC::File")),
-                "parameter `value` is marked [Bitmap] but its type is `IPC::File`; use `Gfx::ShareableBitmap` or drop the type",
+                "marked [Bitmap] but its type is `IPC::File`; use `Gfx::ShareableBitmap` or drop the type",
             ),
             (
                 param(&["File", "Bitmap"], None),
-                "parameter `value` has both [File] and [Bitmap]; keep the one that says what it carries",
+                "marked both [File] and [Bitmap]; keep the one that says what it carries",
             ),
             (
                 param(&["UTF8"], None),
-                "parameter `value` has no type; write one (`i32 value`) or use [File] or [Bitmap]",
+                "no type; write one (`i32 value`) or use [File] or [Bitmap]",
             ),
         ];
         for (param, expected) in cases {

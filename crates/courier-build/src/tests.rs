@@ -1,0 +1,264 @@
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+const SERVER: &str = "\
+endpoint WindowServer
+{
+    CreateWindow(Gfx::IntRect rect, String title) => (i32 window_id)
+}
+";
+
+const CLIENT: &str = "\
+endpoint WindowClient
+{
+    Paint(i32 window_id, Gfx::IntRect rect) =|
+}
+";
+
+/// A missing `=>` or `=|` on line 3.
+const BAD: &str = "\
+endpoint WindowServer
+{
+    CreateWindow(Gfx::IntRect rect, String title) (i32 window_id)
+}
+";
+
+struct Run {
+    result: Result<(), Error>,
+    cargo: String,
+    out_dir: PathBuf,
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn run(config: &mut Config, dir: &Path, files: &[PathBuf]) -> Run {
+    let out_dir = dir.join("out");
+    config.out_dir(&out_dir);
+    let mut cargo = Vec::new();
+    let result = config.compile_with(files, &mut cargo);
+    Run {
+        result,
+        cargo: String::from_utf8(cargo).unwrap(),
+        out_dir,
+    }
+}
+
+#[test]
+fn writes_one_file_per_input_and_tells_cargo_to_watch_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = write(dir.path(), "WindowServer.ipc", SERVER);
+    let client = write(dir.path(), "WindowClient.ipc", CLIENT);
+    let run = run(
+        &mut Config::new(),
+        dir.path(),
+        &[server.clone(), client.clone()],
+    );
+    run.result.unwrap();
+
+    assert!(
+        run.cargo
+            .contains(&format!("cargo:rerun-if-changed={}\n", server.display()))
+    );
+    assert!(
+        run.cargo
+            .contains(&format!("cargo:rerun-if-changed={}\n", client.display()))
+    );
+    // The crate under test has no build.rs, so none is announced.
+    assert!(
+        !run.cargo.contains("rerun-if-changed=build.rs"),
+        "{}",
+        run.cargo
+    );
+
+    let generated = std::fs::read_to_string(run.out_dir.join("WindowServer.rs")).unwrap();
+    assert!(generated.starts_with(&courier_codegen::file_header(&server.display().to_string())));
+    assert!(generated.contains("pub mod window_server {"), "{generated}");
+    let generated = std::fs::read_to_string(run.out_dir.join("WindowClient.rs")).unwrap();
+    assert!(generated.contains("pub struct Paint {"), "{generated}");
+}
+
+#[test]
+fn config_options_reach_the_generated_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let web = write(
+        dir.path(),
+        "Web.ipc",
+        "endpoint Web { set(URL::URL url) =| }\n",
+    );
+    let mut config = Config::new();
+    config.map_type("URL::URL", "url::Url").courier_path("::rt");
+    let run = run(&mut config, dir.path(), &[web]);
+    run.result.unwrap();
+    let generated = std::fs::read_to_string(run.out_dir.join("Web.rs")).unwrap();
+    assert!(generated.contains("pub url: url::Url,"), "{generated}");
+    assert!(
+        generated.contains("impl ::rt::Encode for Set {"),
+        "{generated}"
+    );
+}
+
+#[test]
+fn errors_display_and_debug_as_the_rendered_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(dir.path(), "Bad.ipc", BAD);
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&bad));
+    let error = run.result.unwrap_err();
+
+    let sources = [courier_idl::SourceFile::new(
+        bad.display().to_string(),
+        BAD.to_string(),
+    )];
+    let expected = courier_idl::check(&sources).render_diagnostics();
+    assert!(
+        expected.contains(&format!("{}:3:", bad.display())),
+        "{expected}"
+    );
+    assert_eq!(error.to_string(), expected);
+    assert_eq!(format!("{error:?}"), expected);
+    assert_eq!(error.diagnostics(), Some(expected.as_str()));
+    assert!(
+        !run.out_dir.exists(),
+        "nothing is written when a file has errors"
+    );
+}
+
+#[test]
+fn endpoints_are_checked_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = write(dir.path(), "First.ipc", "endpoint Same {}\n");
+    let second = write(dir.path(), "Second.ipc", "endpoint Same {}\n");
+    let run = run(&mut Config::new(), dir.path(), &[first, second]);
+    let error = run.result.unwrap_err();
+    assert!(error.diagnostics().is_some(), "{error}");
+}
+
+#[test]
+fn code_generation_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let clash = write(dir.path(), "Clash.ipc", "endpoint Echo { echo() =| }\n");
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&clash));
+    let error = run.result.unwrap_err();
+    let text = error.to_string();
+    assert!(text.starts_with("error: message echo and the marker type of endpoint Echo both become the Rust name `Echo`\n"), "{text}");
+    assert!(
+        text.contains(&format!("--> {}:1:17\n", clash.display())),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!(
+            "error: could not generate Rust from {}\n",
+            clash.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(format!("{error:?}"), text);
+    assert_eq!(error.diagnostics(), Some(text.as_str()));
+}
+
+#[test]
+fn two_files_with_one_stem_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a")).unwrap();
+    std::fs::create_dir(dir.path().join("b")).unwrap();
+    let first = write(dir.path(), "a/X.ipc", "endpoint A {}\n");
+    let second = write(dir.path(), "b/X.ipc", "endpoint B {}\n");
+    let run = run(
+        &mut Config::new(),
+        dir.path(),
+        &[first.clone(), second.clone()],
+    );
+    assert_eq!(
+        run.result.unwrap_err().to_string(),
+        format!(
+            "`{}` and `{}` would both be written to `X.rs`; rename one, or compile them with two \
+             `Config`s and different `out_dir`s",
+            first.display(),
+            second.display()
+        )
+    );
+}
+
+#[test]
+fn a_missing_file_is_reported_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("Missing.ipc");
+    let run = run(
+        &mut Config::new(),
+        dir.path(),
+        std::slice::from_ref(&missing),
+    );
+    let error = run.result.unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!("cannot read `{}`: ", missing.display())),
+        "{error}"
+    );
+}
+
+#[test]
+fn without_out_dir_outside_a_build_script_it_says_so() {
+    if std::env::var_os("OUT_DIR").is_some() {
+        eprintln!("skipped: OUT_DIR is set in this environment");
+        return;
+    }
+    let mut cargo = Vec::new();
+    let error = Config::new()
+        .compile_with(&["x.ipc"], &mut cargo)
+        .unwrap_err();
+    assert!(
+        error.to_string().starts_with("OUT_DIR is not set"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unchanged_output_is_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = write(dir.path(), "WindowServer.ipc", SERVER);
+    let first = run(
+        &mut Config::new(),
+        dir.path(),
+        std::slice::from_ref(&server),
+    );
+    first.result.unwrap();
+    let target = first.out_dir.join("WindowServer.rs");
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&target)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let second = run(&mut Config::new(), dir.path(), &[server]);
+    second.result.unwrap();
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().modified().unwrap(),
+        long_ago
+    );
+}
+
+#[test]
+fn warnings_become_cargo_warning_lines_and_do_not_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "endpoint Odd { set([Shiny] i32 x) =| }\n";
+    let odd = write(dir.path(), "Odd.ipc", source);
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&odd));
+    run.result.unwrap();
+
+    let sources = [courier_idl::SourceFile::new(
+        odd.display().to_string(),
+        source.to_string(),
+    )];
+    let rendered = courier_idl::check(&sources).render_diagnostics();
+    assert!(rendered.contains("unknown attribute `Shiny`"), "{rendered}");
+    let expected: String = rendered
+        .lines()
+        .map(|line| format!("cargo:warning={line}\n"))
+        .collect();
+    assert!(run.cargo.ends_with(&expected), "{}", run.cargo);
+    assert!(run.out_dir.join("Odd.rs").is_file());
+}

@@ -1,0 +1,248 @@
+//! One module per endpoint: the marker type and its `Endpoint` impl, the
+//! magic, the ids, the message enum; the message structs come from
+//! [`crate::messages`].
+
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use crate::docs::{self, Docs};
+use crate::messages;
+use crate::model::EndpointModel;
+
+/// `pub mod <endpoint> { ... }`.
+pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStream {
+    let module = &endpoint.module;
+    let written = &endpoint.written;
+    let marker = &endpoint.marker;
+    let message_enum = &endpoint.message_enum;
+
+    let mut module_docs = docs::ipc_comments(&endpoint.docs);
+    // Outer docs of a module resolve links in the parent module.
+    module_docs.push_paragraph(format!(
+        "The `{written}` endpoint: [`{marker}`]({module}::{marker}) implements `Endpoint`, \
+         [`{message_enum}`]({module}::{message_enum}) holds any message a peer sends to it, and \
+         each message has its struct."
+    ));
+    let module_docs = module_docs.attrs();
+
+    let mut marker_docs = Docs::default();
+    marker_docs.push_paragraph(format!(
+        "The `{written}` endpoint, as a type: the receiver of [`{message_enum}`]."
+    ));
+    let marker_docs = marker_docs.attrs();
+    let marker_alias = docs::alias(written, marker);
+
+    let magic = Literal::u32_unsuffixed(endpoint.magic);
+    let magic_doc = format!(
+        " The magic of `{written}`: the Jenkins one-at-a-time hash of its name, as in SerenityOS."
+    );
+    let ids = emit_ids(endpoint);
+    let structs = endpoint
+        .messages
+        .iter()
+        .map(|m| messages::emit(endpoint, m, courier));
+    let message_enum_tokens = emit_message_enum(endpoint, courier);
+    let endpoint_impl = emit_endpoint_impl(endpoint, courier);
+
+    // An interface declares more than any one program uses (a client never
+    // builds the server's responses), which in a private module would be dead
+    // code: allowed, so that including an interface never warns.
+    quote! {
+        #module_docs
+        #[allow(dead_code)]
+        pub mod #module {
+            #marker_docs
+            #marker_alias
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            pub struct #marker;
+
+            #[doc = #magic_doc]
+            pub const MAGIC: u32 = #magic;
+
+            #ids
+
+            #(#structs)*
+
+            #message_enum_tokens
+
+            #endpoint_impl
+        }
+    }
+}
+
+fn emit_ids(endpoint: &EndpointModel) -> TokenStream {
+    let doc = format!(
+        " The message ids of `{}`: from 1 in declaration order, a request `n` and its response `n + 1`.",
+        endpoint.written
+    );
+    let consts = endpoint.structs().map(|s| {
+        let ident = &s.id_const;
+        let id = Literal::u32_unsuffixed(s.id);
+        let doc = format!(" The id of [`{}`](super::{}).", s.name, s.ident);
+        quote! {
+            #[doc = #doc]
+            pub const #ident: u32 = #id;
+        }
+    });
+    quote! {
+        #[doc = #doc]
+        pub mod ids {
+            #(#consts)*
+        }
+    }
+}
+
+fn emit_message_enum(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStream {
+    let written = &endpoint.written;
+    let message_enum = &endpoint.message_enum;
+    let requests: Vec<_> = endpoint.messages.iter().map(|m| &m.request).collect();
+    let variants = requests.iter().map(|r| {
+        let ident = &r.ident;
+        let doc = format!(" [`{ident}`] (id {}).", r.id);
+        quote! {
+            #[doc = #doc]
+            #ident(#ident)
+        }
+    });
+    let enum_doc = format!(
+        " Any message a peer may send to `{written}`: its requests and one-way messages \
+         (responses are decoded by the caller that waits for them)."
+    );
+    let derives = if requests.iter().all(|r| r.is_plain()) {
+        quote!(#[derive(Clone, Debug, PartialEq)])
+    } else {
+        quote!(#[derive(Debug)])
+    };
+    let idents: Vec<_> = requests.iter().map(|r| &r.ident).collect();
+    let id_consts = requests.iter().map(|r| &r.id_const);
+    let names = requests.iter().map(|r| &r.name);
+
+    let (id_body, name_body, encode_body, encoder_arg) = if requests.is_empty() {
+        (
+            quote!(match *self {}),
+            quote!(match *self {}),
+            quote!(match *self {}),
+            quote!(_encoder),
+        )
+    } else {
+        (
+            quote!(match self { #(Self::#idents(_) => ids::#id_consts,)* }),
+            quote!(match self { #(Self::#idents(_) => #names,)* }),
+            quote!(match self { #(Self::#idents(message) => encoder.encode(message),)* }),
+            quote!(encoder),
+        )
+    };
+    let from_impls = idents.iter().map(|ident| {
+        quote! {
+            impl ::std::convert::From<#ident> for #message_enum {
+                fn from(message: #ident) -> #message_enum {
+                    #message_enum::#ident(message)
+                }
+            }
+        }
+    });
+    // Each variant holds its message by value: boxing the large ones would cost
+    // an allocation per message. The variants are named after the messages of
+    // the `.ipc` file, so they may share a prefix. (Both lints fire when the
+    // enum is not exported.)
+    quote! {
+        #[doc = #enum_doc]
+        #derives
+        #[allow(clippy::large_enum_variant, clippy::enum_variant_names)]
+        pub enum #message_enum {
+            #(#variants,)*
+        }
+
+        impl #message_enum {
+            /// The message's id.
+            pub fn id(&self) -> u32 {
+                #id_body
+            }
+
+            /// The message's name as written in the `.ipc` file.
+            pub fn name(&self) -> &'static str {
+                #name_body
+            }
+        }
+
+        #(#from_impls)*
+
+        impl #courier::Encode for #message_enum {
+            /// Encodes the body of the message held (not its id).
+            fn encode(
+                &self,
+                #encoder_arg: &mut #courier::Encoder,
+            ) -> ::std::result::Result<(), #courier::EncodeError> {
+                #encode_body
+            }
+        }
+    }
+}
+
+fn emit_endpoint_impl(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStream {
+    let written = &endpoint.written;
+    let marker = &endpoint.marker;
+    let message_enum = &endpoint.message_enum;
+    let unknown = quote! {
+        ::std::result::Result::Err(#courier::DecodeError::new(
+            #courier::codec::DecodeErrorKind::UnknownMessage { endpoint: #written, id },
+        ))
+    };
+    let mut decode_arms = Vec::new();
+    let mut name_arms = Vec::new();
+    for message in &endpoint.messages {
+        let request = &message.request;
+        let (ident, id_const, name) = (&request.ident, &request.id_const, &request.name);
+        decode_arms.push(quote! {
+            ids::#id_const => <#ident as #courier::Decode>::decode(decoder).map(#message_enum::#ident)
+        });
+        name_arms.push(quote!(ids::#id_const => ::std::option::Option::Some(#name)));
+        if let Some(response) = &message.response {
+            let (id_const, name) = (&response.id_const, &response.name);
+            decode_arms.push(quote! {
+                ids::#id_const => ::std::result::Result::Err(#courier::DecodeError::new(
+                    #courier::codec::DecodeErrorKind::UnexpectedResponse {
+                        endpoint: #written,
+                        id,
+                        name: #name,
+                    },
+                ))
+            });
+            name_arms.push(quote!(ids::#id_const => ::std::option::Option::Some(#name)));
+        }
+    }
+    let (decoder_arg, decode_body) = if decode_arms.is_empty() {
+        (quote!(_decoder), unknown)
+    } else {
+        (
+            quote!(decoder),
+            quote!(match id { #(#decode_arms,)* _ => #unknown, }),
+        )
+    };
+    let (id_arg, name_body) = if name_arms.is_empty() {
+        (quote!(_id), quote!(::std::option::Option::None))
+    } else {
+        (
+            quote!(id),
+            quote!(match id { #(#name_arms,)* _ => ::std::option::Option::None, }),
+        )
+    };
+    quote! {
+        impl #courier::Endpoint for #marker {
+            const NAME: &'static str = #written;
+            const MAGIC: u32 = MAGIC;
+            type Message = #message_enum;
+
+            fn decode_message(
+                id: u32,
+                #decoder_arg: &mut #courier::Decoder<'_>,
+            ) -> ::std::result::Result<Self::Message, #courier::DecodeError> {
+                #decode_body
+            }
+
+            fn message_name(#id_arg: u32) -> ::std::option::Option<&'static str> {
+                #name_body
+            }
+        }
+    }
+}

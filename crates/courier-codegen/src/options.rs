@@ -1,0 +1,57 @@
+//! What the caller can tune about generated code.
+
+/// Options for [`crate::generate`].
+///
+/// Setters take `&mut self` and return it, so they chain:
+///
+/// ```
+/// let mut options = courier_codegen::Options::new();
+/// options
+///     .map_type("Web::Cookie::Cookie", "crate::cookie::Cookie")
+///     .courier_path("::courier");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub(crate) type_map: Vec<(String, String)>,
+    pub(crate) courier_path: String,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            type_map: Vec::new(),
+            courier_path: "::courier".to_string(),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults: no mapped types, the runtime at `::courier`.
+    pub fn new() -> Options {
+        Options::default()
+    }
+
+    /// Maps the user type written `idl_name` in `.ipc` files (a leading `::`
+    /// is ignored) to the Rust path `rust_path`.
+    ///
+    /// Without a mapping a user type `Web::Cookie::Cookie` becomes
+    /// `super::Web::Cookie::Cookie`: the path as written, relative to the
+    /// module the generated file is included in (each endpoint's module sits
+    /// one level below it). Mapping applies to user types only; built-in
+    /// names (`Gfx::IntRect`, `Vector`, ...) always have their own meaning.
+    /// The last mapping of a name wins. An invalid Rust path is reported by
+    /// [`crate::generate`].
+    pub fn map_type(&mut self, idl_name: &str, rust_path: &str) -> &mut Options {
+        let idl_name = idl_name.trim().trim_start_matches("::").to_string();
+        self.type_map.push((idl_name, rust_path.trim().to_string()));
+        self
+    }
+
+    /// The path through which generated code names the runtime (default
+    /// `::courier`): set it when the `courier` crate is renamed or re-exported
+    /// (`"::my_runtime::courier"`, or `"crate"` inside `courier` itself).
+    pub fn courier_path(&mut self, path: &str) -> &mut Options {
+        self.courier_path = path.trim().to_string();
+        self
+    }
+}
