@@ -158,8 +158,9 @@ impl Config {
     /// # Errors
     ///
     /// An [`Error`] when a file cannot be read or written, when the checks
-    /// find an error in any file (the error then displays the rendered
-    /// diagnostics, exactly), when code generation fails, when two files
+    /// find an error in any file, invalid UTF-8 included (the error then
+    /// displays the rendered diagnostics, exactly), when code generation
+    /// fails, when two files
     /// have the same stem, or when no output directory is known.
     pub fn compile(&mut self, files: &[impl AsRef<Path>]) -> Result<(), Error> {
         let stdout = io::stdout();
@@ -201,15 +202,16 @@ impl Config {
                     stem: stem.to_string(),
                 }));
             }
-            let text = std::fs::read_to_string(path).map_err(|source| {
+            // Bytes, not a string: invalid UTF-8 is a diagnostic with a place.
+            let bytes = std::fs::read(path).map_err(|source| {
                 Error::new(ErrorKind::Read {
                     path: path.to_path_buf(),
                     source,
                 })
             })?;
-            sources.push(courier_idl::SourceFile::new(
+            sources.push(courier_idl::SourceFile::from_bytes(
                 path.display().to_string(),
-                text,
+                &bytes,
             ));
         }
 

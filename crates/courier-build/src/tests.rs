@@ -139,25 +139,71 @@ fn endpoints_are_checked_across_files() {
 
 #[test]
 fn code_generation_errors_name_the_file() {
+    // Checked files always generate; what is left for codegen to refuse is
+    // a setting.
     let dir = tempfile::tempdir().unwrap();
-    let clash = write(dir.path(), "Clash.ipc", "endpoint Echo { echo() =| }\n");
-    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&clash));
+    let server = write(dir.path(), "WindowServer.ipc", SERVER);
+    let mut config = Config::new();
+    config.courier_path("not a path");
+    let run = run(&mut config, dir.path(), std::slice::from_ref(&server));
     let error = run.result.unwrap_err();
     let text = error.to_string();
-    assert!(text.starts_with("error: message echo and the marker type of endpoint Echo both become the Rust name `Echo`\n"), "{text}");
     assert!(
-        text.contains(&format!("--> {}:1:17\n", clash.display())),
+        text.starts_with("error: courier_path: `not a path` is not a Rust path"),
         "{text}"
     );
     assert!(
         text.ends_with(&format!(
             "error: could not generate Rust from {}\n",
-            clash.display()
+            server.display()
         )),
         "{text}"
     );
     assert_eq!(format!("{error:?}"), text);
     assert_eq!(error.diagnostics(), Some(text.as_str()));
+}
+
+#[test]
+fn rust_name_clashes_are_check_diagnostics() {
+    // The message `echo` would be the struct `Echo`, the endpoint's marker
+    // type: the checks say so, before code generation.
+    let dir = tempfile::tempdir().unwrap();
+    let clash = write(dir.path(), "Clash.ipc", "endpoint Echo { echo() =| }\n");
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&clash));
+    let text = run.result.unwrap_err().to_string();
+    assert!(
+        text.starts_with(
+            "error: message `echo` has the Rust name `Echo` of the marker type of endpoint `Echo`\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("--> {}:1:17\n", clash.display())),
+        "{text}"
+    );
+    assert!(!text.contains("could not generate"), "{text}");
+}
+
+#[test]
+fn invalid_utf8_is_a_located_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Latin1.ipc");
+    // `caf\xE9` is Latin-1 for `café`: not UTF-8. Line 3, column 11.
+    std::fs::write(
+        &path,
+        b"endpoint Latin1\n{\n    // caf\xE9\n    ping() =|\n}\n",
+    )
+    .unwrap();
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&path));
+    let error = run.result.unwrap_err();
+    let text = error.to_string();
+    assert!(text.starts_with("error: invalid UTF-8"), "{text}");
+    assert!(
+        text.contains(&format!("--> {}:3:11\n", path.display())),
+        "{text}"
+    );
+    assert_eq!(error.diagnostics(), Some(text.as_str()));
+    assert!(!run.out_dir.exists(), "nothing is written");
 }
 
 #[test]

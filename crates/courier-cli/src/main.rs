@@ -156,11 +156,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
 fn read_and_check(files: &[PathBuf]) -> anyhow::Result<Option<courier_idl::Checked>> {
     let mut sources = Vec::new();
     for path in files {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
-        sources.push(courier_idl::SourceFile::new(
+        // Bytes, not a string: invalid UTF-8 is a diagnostic with a place.
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+        sources.push(courier_idl::SourceFile::from_bytes(
             path.display().to_string(),
-            text,
+            &bytes,
         ));
     }
     let checked = courier_idl::check(&sources);

@@ -178,21 +178,72 @@ fn compile_refuses_to_generate_when_there_are_errors() {
 
 #[test]
 fn compile_reports_code_generation_errors_with_exit_1() {
+    // Checked files always generate; what is left for codegen to refuse is
+    // an option.
     let dir = tempfile::tempdir().unwrap();
-    let clash = file(&dir, "Clash.ipc", "endpoint Echo { echo() =| }\n");
-    let output = courier(&["compile", &clash]);
+    let good = file(&dir, "WindowServer.ipc", GOOD);
+    let output = courier(&["compile", &good, "--courier-path", "not a path"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert!(
-        stderr.contains("both become the Rust name `Echo`"),
+        stderr.starts_with("error: courier_path: `not a path` is not a Rust path"),
         "{stderr}"
     );
-    assert!(stderr.contains(&format!("--> {clash}:1:17")), "{stderr}");
     assert!(
-        stderr.ends_with(&format!("error: could not generate Rust from {clash}\n")),
+        stderr.ends_with(&format!("error: could not generate Rust from {good}\n")),
         "{stderr}"
     );
     assert_eq!(text(&output.stdout), "");
+}
+
+#[test]
+fn check_and_compile_agree_on_a_rust_name_clash() {
+    // The message `echo` would be the struct `Echo`, the endpoint's marker
+    // type: `check` says so, and `compile` says the same and generates nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let clash = file(&dir, "Clash.ipc", "endpoint Echo { echo() =| }\n");
+    let checked = courier(&["check", &clash]);
+    assert_eq!(checked.status.code(), Some(1), "{}", text(&checked.stderr));
+    let stderr = text(&checked.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: message `echo` has the Rust name `Echo` of the marker type of endpoint `Echo`\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("--> {clash}:1:17\n")), "{stderr}");
+    let compiled = courier(&["compile", &clash]);
+    assert_eq!(compiled.status.code(), Some(1));
+    assert_eq!(text(&compiled.stderr), stderr);
+    assert_eq!(text(&compiled.stdout), "");
+}
+
+#[test]
+fn invalid_utf8_is_a_located_diagnostic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Latin1.ipc");
+    // `caf\xE9` is Latin-1 for `café`: not UTF-8. Line 3, column 12.
+    std::fs::write(
+        &path,
+        b"endpoint Latin1\n{\n    // caf\xE9\n    ping() =|\n}\n",
+    )
+    .unwrap();
+    let path = path.to_str().unwrap();
+    for command in ["check", "compile"] {
+        let output = courier(&[command, path]);
+        assert_eq!(output.status.code(), Some(1), "{command}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.starts_with("error: invalid UTF-8"),
+            "{command}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("--> {path}:3:11\n")),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains('^'), "{command}: {stderr}");
+        assert_eq!(text(&output.stdout), "", "{command}");
+    }
 }
 
 #[test]

@@ -4,7 +4,9 @@
 //! so `CreateWindow` and `create_window` collide) and Rust-name clashes with
 //! generated response types, duplicate parameter names, attributes (unknown
 //! ones are warnings; one that stands for a type must be `File` or
-//! `Bitmap`), and the arity of the well-known templates. Across the files
+//! `Bitmap`), the arity of the well-known templates, what every type means
+//! (as the code generator resolves it), and names that do not make Rust
+//! names or clash with the generated module's own items. Across the files
 //! compiled together: duplicate endpoint names and endpoint magic
 //! collisions, reported in the file of the second definition.
 //!
@@ -14,6 +16,8 @@
 mod attributes;
 mod duplicates;
 mod endpoints;
+mod resolution;
+mod rust_names;
 mod templates;
 
 use crate::ast::{IpcFile, MessageKind, Param};
@@ -47,6 +51,7 @@ fn check_file(file: &IpcFile) -> Vec<Diagnostic> {
             }
         }
     }
+    rust_names::check_file(file, &mut found);
     found
 }
 
@@ -57,5 +62,6 @@ fn check_params(params: &[Param], what: &str, found: &mut Vec<Diagnostic>) {
         if let Some(ty) = &param.ty {
             templates::check(ty, found);
         }
+        resolution::check(param, what, found);
     }
 }

@@ -148,6 +148,7 @@ impl Lexer<'_> {
     /// A `//` comment: trivia, but an own-line comment joins the doc run.
     fn comment(&mut self) {
         let end = self.line_end();
+        self.replacements_within(self.pos, end);
         let raw = &self.source[self.pos + 2..end];
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let text = raw.strip_prefix(' ').unwrap_or(raw).to_string();
@@ -167,6 +168,7 @@ impl Lexer<'_> {
     fn directive(&mut self) {
         let start = self.pos;
         let end = self.line_end();
+        self.replacements_within(start, end);
         let text = &self.source[start..end];
         let len = text.strip_suffix('\r').unwrap_or(text).len();
         self.pos = end;
@@ -230,7 +232,32 @@ impl Lexer<'_> {
         while self.char_here() == Some(REPLACEMENT) {
             self.pos += REPLACEMENT.len_utf8();
         }
-        let count = (self.pos - start) / REPLACEMENT.len_utf8();
+        self.invalid_utf8(Span::new(start, self.pos));
+        self.push(TokenKind::Unknown, start, self.pos);
+    }
+
+    /// Reports each run of `�` in `start..end`, the text of a comment or a
+    /// directive: invalid UTF-8 is an error there too, not a doc comment
+    /// with `�` in it.
+    fn replacements_within(&mut self, start: usize, end: usize) {
+        let text = &self.source[start..end];
+        let mut run: Option<Span> = None;
+        for (offset, c) in text.char_indices() {
+            if c == REPLACEMENT {
+                let here = Span::new(start + offset, start + offset + c.len_utf8());
+                run = Some(run.map_or(here, |run| run.to(here)));
+            } else if let Some(span) = run.take() {
+                self.invalid_utf8(span);
+            }
+        }
+        if let Some(span) = run {
+            self.invalid_utf8(span);
+        }
+    }
+
+    /// The error for a run of `�` at `span`.
+    fn invalid_utf8(&mut self, span: Span) {
+        let count = (span.end - span.start) / REPLACEMENT.len_utf8();
         let what = if count == 1 {
             "character"
         } else {
@@ -238,14 +265,13 @@ impl Lexer<'_> {
         };
         self.diagnostics.push(
             Diagnostic::error(
-                Span::new(start, self.pos),
+                span,
                 format!("invalid UTF-8 (read as {count} replacement {what} U+FFFD)"),
             )
             .with_hint(
                 "`.ipc` files are UTF-8 text; check that this is the right file and its encoding",
             ),
         );
-        self.push(TokenKind::Unknown, start, self.pos);
     }
 
     /// A run of ASCII characters that start no token.
@@ -459,6 +485,21 @@ mod tests {
                  Eof ""
                 ! 2..8 invalid UTF-8 (read as 2 replacement characters U+FFFD)
             "#]],
+        );
+    }
+
+    #[test]
+    fn replacement_characters_in_comments_and_directives_are_reported() {
+        check(
+            "// caf\u{FFFD} \u{FFFD}\u{FFFD}\n#include <\u{FFFD}.h>\na",
+            expect![[r##"
+                ^Directive "#include <�.h>" docs=["caf� ��"]
+                ^Ident "a"
+                 Eof ""
+                ! 6..9 invalid UTF-8 (read as 1 replacement character U+FFFD)
+                ! 10..16 invalid UTF-8 (read as 2 replacement characters U+FFFD)
+                ! 27..30 invalid UTF-8 (read as 1 replacement character U+FFFD)
+            "##]],
         );
     }
 

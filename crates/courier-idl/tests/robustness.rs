@@ -70,7 +70,7 @@ fn one_megabyte_line_of_valid_parameters() {
 #[test]
 fn one_megabyte_line_with_a_fault_renders_briefly() {
     let params: String = (0..100_000).map(|i| format!("i32 y{i}, ")).collect();
-    let text = format!("endpoint A {{ a({params}i32 x, i32 x) =| }}");
+    let text = format!("endpoint A {{ m({params}i32 x, i32 x) =| }}");
     let checked = check_invariants(&text);
     assert_eq!(checked.error_count(), 1);
     let rendered = checked.render_diagnostics();
@@ -170,7 +170,7 @@ fn lone_carriage_returns_are_whitespace() {
 
 #[test]
 fn nul_bytes_are_reported_and_skipped() {
-    let checked = check_invariants("endpoint A {\0\n  a(i32\0 x) =|\n}\0");
+    let checked = check_invariants("endpoint A {\0\n  m(i32\0 x) =|\n}\0");
     let messages: Vec<&str> = checked.files[0]
         .diagnostics
         .iter()

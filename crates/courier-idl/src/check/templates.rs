@@ -3,14 +3,15 @@
 
 use crate::ast::{Type, TypeArg};
 use crate::diagnostic::{Diagnostic, excerpt};
+use crate::types::{MAX_VARIANT_ALTERNATIVES, MIN_VARIANT_ALTERNATIVES};
 
 /// What arguments a well-known template takes.
 #[derive(Clone, Copy)]
 enum Shape {
     /// Exactly this many types.
     Types(usize),
-    /// At least one type.
-    OneOrMoreTypes,
+    /// Between so many and so many types, inclusive.
+    TypesBetween(usize, usize),
     /// A type and an integer length.
     TypeAndLength,
 }
@@ -33,8 +34,8 @@ fn shape(ty: &Type) -> Option<(&str, Shape, &'static str)> {
             "write `Array<T, N>` with an integer length `N`, as in `Array<u8, 16>`",
         ),
         "Variant" => (
-            Shape::OneOrMoreTypes,
-            "write `Variant<A, B, ...>` with at least one type",
+            Shape::TypesBetween(MIN_VARIANT_ALTERNATIVES, MAX_VARIANT_ALTERNATIVES),
+            "write `Variant<A, B, ...>` with 2 to 6 alternative types",
         ),
         _ => return None,
     };
@@ -44,13 +45,26 @@ fn shape(ty: &Type) -> Option<(&str, Shape, &'static str)> {
 /// Checks `ty` and, recursively, its template arguments. The parser bounds
 /// their depth.
 pub(super) fn check(ty: &Type, found: &mut Vec<Diagnostic>) {
-    if let Some((name, shape, hint)) = shape(ty) {
-        check_shape(ty, name, shape, hint, found);
-    }
+    check_node(ty, found);
     for arg in &ty.args {
         if let TypeArg::Type(inner) = arg {
             check(inner, found);
         }
+    }
+}
+
+/// Whether [`check`] reports `ty` itself (not counting its arguments), so
+/// that other checks do not report the same fault again.
+pub(super) fn reports(ty: &Type) -> bool {
+    let mut found = Vec::new();
+    check_node(ty, &mut found);
+    !found.is_empty()
+}
+
+/// Checks `ty` alone, not its arguments.
+fn check_node(ty: &Type, found: &mut Vec<Diagnostic>) {
+    if let Some((name, shape, hint)) = shape(ty) {
+        check_shape(ty, name, shape, hint, found);
     }
 }
 
@@ -59,7 +73,10 @@ fn check_shape(ty: &Type, name: &str, shape: Shape, hint: &str, found: &mut Vec<
     let (count_ok, wanted) = match shape {
         Shape::Types(1) => (count == 1, "1 type argument".to_string()),
         Shape::Types(n) => (count == n, format!("{n} type arguments")),
-        Shape::OneOrMoreTypes => (count >= 1, "at least 1 type argument".to_string()),
+        Shape::TypesBetween(min, max) => (
+            (min..=max).contains(&count),
+            format!("{min} to {max} type arguments"),
+        ),
         Shape::TypeAndLength => (count == 2, "a type and a length".to_string()),
     };
     if !count_ok {
