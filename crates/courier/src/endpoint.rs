@@ -56,3 +56,39 @@ pub trait Request: Message {
     /// The response's struct; its id is `Self::ID + 1`.
     type Response: Message<Endpoint = Self::Endpoint>;
 }
+
+/// The endpoint of a side that receives no messages, for interfaces with a
+/// single endpoint: a client of `LookupServer` that handles no events is a
+/// connection with `NoMessages` as its local endpoint.
+///
+/// Its magic is 0 and it decodes nothing: a peer that sends it a message
+/// is disconnected.
+///
+/// # Example
+///
+/// ```
+/// use courier::{Endpoint, NoMessages};
+///
+/// assert_eq!(NoMessages::MAGIC, 0);
+/// assert_eq!(NoMessages::message_name(1), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NoMessages {}
+
+impl Endpoint for NoMessages {
+    const NAME: &'static str = "NoMessages";
+    const MAGIC: u32 = 0;
+    type Message = std::convert::Infallible;
+
+    fn decode_message(id: u32, _decoder: &mut Decoder<'_>) -> Result<Self::Message, DecodeError> {
+        Err(crate::codec::DecodeErrorKind::UnknownMessage {
+            endpoint: "NoMessages",
+            id,
+        }
+        .into())
+    }
+
+    fn message_name(_id: u32) -> Option<&'static str> {
+        None
+    }
+}

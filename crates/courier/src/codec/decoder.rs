@@ -16,7 +16,11 @@ pub struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// A decoder over `bytes`, with the fds that arrived with them.
     pub fn new(bytes: &'a [u8], fds: Vec<OwnedFd>) -> Decoder<'a> {
-        Decoder { bytes, pos: 0, fds: fds.into() }
+        Decoder {
+            bytes,
+            pos: 0,
+            fds: fds.into(),
+        }
     }
 
     /// Decodes a `T` (shorthand for `T::decode(self)`).
@@ -60,7 +64,11 @@ impl<'a> Decoder<'a> {
     pub fn take_bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let available = self.remaining();
         if n > available {
-            return Err(DecodeErrorKind::Truncated { needed: n, available }.into());
+            return Err(DecodeErrorKind::Truncated {
+                needed: n,
+                available,
+            }
+            .into());
         }
         let start = self.pos;
         self.pos += n;
@@ -92,10 +100,16 @@ impl<'a> Decoder<'a> {
         let fits = if min_element_bytes == 0 {
             count <= available + self.remaining_fds()
         } else {
-            count.checked_mul(min_element_bytes).is_some_and(|n| n <= available)
+            count
+                .checked_mul(min_element_bytes)
+                .is_some_and(|n| n <= available)
         };
         if !fits {
-            return Err(DecodeErrorKind::CountTooLarge { count: count as u64, available }.into());
+            return Err(DecodeErrorKind::CountTooLarge {
+                count: count as u64,
+                available,
+            }
+            .into());
         }
         Ok(count)
     }
@@ -106,7 +120,9 @@ impl<'a> Decoder<'a> {
     ///
     /// [`DecodeErrorKind::MissingFd`] when none is left.
     pub fn take_fd(&mut self) -> Result<OwnedFd, DecodeError> {
-        self.fds.pop_front().ok_or_else(|| DecodeErrorKind::MissingFd.into())
+        self.fds
+            .pop_front()
+            .ok_or_else(|| DecodeErrorKind::MissingFd.into())
     }
 
     /// Checks that every byte and every fd was used. Unused fds are closed.
@@ -138,11 +154,11 @@ impl<'a> Decoder<'a> {
             if (self.remaining(), self.remaining_fds()) == before {
                 // An element that takes nothing from the wire would let a
                 // tiny message claim billions of them.
-                return Err(DecodeErrorKind::Invalid(format!(
+                return Err(DecodeError::from(DecodeErrorKind::Invalid(format!(
                     "elements of `{}` take no bytes, so a count cannot be trusted",
                     std::any::type_name::<T>()
-                ))
-                .into());
+                )))
+                .in_field(format!("[{index}]")));
             }
             out.push(item);
         }

@@ -20,12 +20,18 @@ impl Encoder {
 
     /// An empty encoder with room for `capacity` bytes.
     pub fn with_capacity(capacity: usize) -> Encoder {
-        Encoder { bytes: Vec::with_capacity(capacity), fds: Vec::new() }
+        Encoder {
+            bytes: Vec::with_capacity(capacity),
+            fds: Vec::new(),
+        }
     }
 
     /// An encoder that appends to `bytes` (reusing its allocation).
     pub fn from_vec(bytes: Vec<u8>) -> Encoder {
-        Encoder { bytes, fds: Vec::new() }
+        Encoder {
+            bytes,
+            fds: Vec::new(),
+        }
     }
 
     /// Encodes `value` (shorthand for `value.encode(self)`).

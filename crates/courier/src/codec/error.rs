@@ -64,12 +64,34 @@ pub enum DecodeErrorKind {
     /// An operating-system call needed to take the value failed (`fstat` or
     /// `mmap` of a received buffer).
     Io(String),
+    /// A message id the endpoint does not define (generated
+    /// `Endpoint::decode_message` returns it).
+    UnknownMessage {
+        /// The endpoint's name as written in the `.ipc` file.
+        endpoint: &'static str,
+        /// The id read from the wire.
+        id: u32,
+    },
+    /// The id of a response where a request or one-way message was expected
+    /// (generated `Endpoint::decode_message` returns it: responses are decoded
+    /// by the caller waiting for them).
+    UnexpectedResponse {
+        /// The endpoint's name as written in the `.ipc` file.
+        endpoint: &'static str,
+        /// The id read from the wire.
+        id: u32,
+        /// The response's name (`CreateWindowResponse`).
+        name: &'static str,
+    },
 }
 
 impl DecodeError {
     /// An error of `kind` at the current (outermost) position.
     pub fn new(kind: DecodeErrorKind) -> DecodeError {
-        DecodeError { kind, path: Vec::new() }
+        DecodeError {
+            kind,
+            path: Vec::new(),
+        }
     }
 
     /// What went wrong.
@@ -94,8 +116,15 @@ impl DecodeError {
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.path.is_empty() {
-            let path: Vec<&str> = self.path().collect();
-            write!(f, "in `{}`: ", path.join("."))?;
+            f.write_str("in `")?;
+            for (position, segment) in self.path().enumerate() {
+                // `items[3].name`, not `items.[3].name`.
+                if position > 0 && !segment.starts_with('[') {
+                    f.write_str(".")?;
+                }
+                f.write_str(segment)?;
+            }
+            f.write_str("`: ")?;
         }
         match &self.kind {
             DecodeErrorKind::Truncated { needed, available } => write!(
@@ -107,26 +136,48 @@ impl fmt::Display for DecodeError {
                 "count {count} cannot fit in the {available} bytes left of the message"
             ),
             DecodeErrorKind::InvalidUtf8 { valid_up_to } => {
-                write!(f, "string is not valid UTF-8 (bad byte at offset {valid_up_to})")
+                write!(
+                    f,
+                    "string is not valid UTF-8 (bad byte at offset {valid_up_to})"
+                )
             }
             DecodeErrorKind::InvalidBool(b) => write!(f, "bool byte is {b}, expected 0 or 1"),
             DecodeErrorKind::InvalidTag { tag, type_name } => {
                 write!(f, "{tag} is not a valid tag or value for `{type_name}`")
             }
             DecodeErrorKind::WrongArrayLength { expected, found } => {
-                write!(f, "array of {expected} elements arrived with a count of {found}")
+                write!(
+                    f,
+                    "array of {expected} elements arrived with a count of {found}"
+                )
             }
             DecodeErrorKind::MissingFd => {
-                write!(f, "a file descriptor was expected but none was sent with the message")
+                write!(
+                    f,
+                    "a file descriptor was expected but none was sent with the message"
+                )
             }
             DecodeErrorKind::TrailingBytes(n) => {
                 write!(f, "{n} unexpected bytes after the last field")
             }
             DecodeErrorKind::UnclaimedFds(n) => {
-                write!(f, "{n} file descriptors were sent but the message has no place for them")
+                write!(
+                    f,
+                    "{n} file descriptors were sent but the message has no place for them"
+                )
             }
             DecodeErrorKind::Invalid(why) => f.write_str(why),
             DecodeErrorKind::Io(why) => write!(f, "could not take a received resource: {why}"),
+            DecodeErrorKind::UnknownMessage { endpoint, id } => write!(
+                f,
+                "endpoint `{endpoint}` has no message with id {id}; \
+                 the peer may have been built from another version of the interface"
+            ),
+            DecodeErrorKind::UnexpectedResponse { endpoint, id, name } => write!(
+                f,
+                "id {id} of endpoint `{endpoint}` is the response `{name}`, \
+                 which cannot arrive as a request or one-way message"
+            ),
         }
     }
 }
@@ -147,7 +198,9 @@ pub enum EncodeError {
     #[error("length {0} does not fit in the wire's u32 length field (4 GiB - 1 at most)")]
     TooLong(usize),
     /// An fd could not be duplicated for sending.
-    #[error("could not duplicate a file descriptor for sending: {0}; the process may be out of descriptors")]
+    #[error(
+        "could not duplicate a file descriptor for sending: {0}; the process may be out of descriptors"
+    )]
     DupFailed(#[source] std::io::Error),
     /// A value that cannot be sent as it is (a custom check of a hand-written
     /// `Encode` impl).

@@ -1,1 +1,11 @@
-//! `Encode`/`Decode` for the standard types. (Filled in by the codec work.)
+//! `Encode`/`Decode` for the standard library's types.
+//!
+//! One file per family: [`primitives`] (integers, floats, `bool`, with the
+//! bulk fast paths), [`strings`] (`String`, `str`), [`collections`] (`Vec`,
+//! slices, arrays, `Option`, maps, tuples, `Box`...), [`fd`] (`OwnedFd`,
+//! `File`).
+
+mod collections;
+mod fd;
+mod primitives;
+mod strings;

@@ -8,16 +8,41 @@
 //! |---|---|
 //! | `bool` | 1 byte, `0` or `1` (anything else is an error) |
 //! | integers, floats | their width, little-endian |
-//! | `String`, byte strings | `u32` length, then the bytes |
+//! | `String`, [`ByteString`], `Vec<u8>` | `u32` length, then the bytes |
 //! | `Vec<T>` | `u32` count, then each element |
-//! | `HashMap<K, V>` | `u32` count, then key, value, key, value... |
+//! | `HashMap<K, V>`, `BTreeMap<K, V>`, `Vec<(K, V)>` | `u32` count, then key, value, key, value... |
 //! | `Option<T>` | `bool` tag, then the value when present |
-//! | variants, data enums | `u8` index, then the alternative's fields |
+//! | [`Variant2`]..[`Variant6`], data enums | `u8` index, then the alternative's fields |
+//! | fieldless enums | the discriminant as their `#[repr]` integer, `i32` by default |
+//! | tuples, structs | their fields one after the other |
 //! | `[T; N]` | `u32` count (must be `N`), then each element |
 //! | fds (`OwnedFd`, `File`) | no bytes: the fd travels beside the body |
+//! | `()` | nothing |
+//! | shared memory ([`crate::shm`]) | see each type: a `bool` valid tag, sizes, then an fd |
 //!
 //! Fds are *out of band*: an [`Encoder`] collects them in order next to the
 //! bytes, and a [`Decoder`] hands them out in the same order.
+//!
+//! # Decisions
+//!
+//! - **`usize` and `isize`** are implemented, as `u64` and `i64` on the wire:
+//!   that is how SerenityOS encodes `size_t`, and codegen maps the IDL's
+//!   `size_t` to `u64` anyway. Decoding a value larger than the platform's
+//!   `usize::MAX` fails with [`DecodeErrorKind::Invalid`] (only possible on a
+//!   32-bit target).
+//! - **Enums without a `#[repr]`** encode their discriminant as `i32`,
+//!   C++'s default underlying type for `enum class` (SerenityOS's enums);
+//!   `#[repr(u8)]` and the other fixed-width integers choose another width.
+//!   Values that are no variant fail with [`DecodeErrorKind::InvalidTag`].
+//! - **`Variant<A, B, ...>`** is [`Variant2<A, B>`] .. [`Variant6`], with
+//!   alternatives `V0`, `V1`, ... named after their wire index (so that
+//!   `Variant<i32, i32>` works). A user's own enum with data has the same wire
+//!   shape, with names of its choosing.
+//! - **`ByteString`** is [`ByteString`], a newtype over `Vec<u8>`; SerenityOS's
+//!   `ByteBuffer` is plain `Vec<u8>`.
+//! - Values whose encoding takes no bytes and no fds (`()`, unit structs) cannot
+//!   be elements of a `Vec` or map with a non-zero count: a count of them cannot
+//!   be checked against the body, so decoding refuses it.
 //!
 //! # Untrusted input
 //!
@@ -26,14 +51,18 @@
 //! reserved. Every failure is a [`DecodeError`] that names the field path
 //! where it happened.
 
+mod byte_string;
 mod decoder;
 mod encoder;
 mod error;
 mod impls;
+mod variant;
 
+pub use byte_string::ByteString;
 pub use decoder::Decoder;
 pub use encoder::Encoder;
 pub use error::{DecodeError, DecodeErrorKind, EncodeError};
+pub use variant::{Variant2, Variant3, Variant4, Variant5, Variant6};
 
 /// A value that can be written into a message body.
 ///

@@ -1,0 +1,406 @@
+//! The blocking driver: the core plus a transport plus `poll(2)`.
+//!
+//! Not generic over endpoints, so it is compiled once. Whoever holds the
+//! state's lock drives the connection (reads, writes, timers); messages for
+//! the local endpoint are queued, and a thread waiting for them outside the
+//! lock (`serve`) is woken through an eventfd.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustix::event::{EventfdFlags, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use tracing::debug;
+
+use crate::error::{Error, RemoteError};
+use crate::handler::Incoming;
+use crate::peer::PeerCredentials;
+use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit};
+use crate::transport::Transport;
+
+/// Bytes asked of the socket per read.
+const READ_BUFFER: usize = 256 << 10;
+/// Reads per round before the driver looks at what arrived.
+const READS_PER_ROUND: usize = 64;
+/// Longest single `poll(2)` wait; the loop simply waits again.
+const MAX_POLL_WAIT: Duration = Duration::from_secs(3600);
+
+pub(crate) type ResponseResult = Result<(Vec<u8>, Vec<OwnedFd>), RemoteError>;
+
+pub(crate) struct Driver {
+    transport: Box<dyn Transport>,
+    /// Wakes a thread waiting outside the lock (see [`Driver::wait_for_input`]).
+    wake: OwnedFd,
+    credentials: PeerCredentials,
+    state: Mutex<State>,
+}
+
+pub(crate) struct State {
+    pub(crate) core: Connection,
+    writing: Option<Writing>,
+    read_buffer: Vec<u8>,
+    pub(crate) incoming: VecDeque<Incoming>,
+    responses: HashMap<RequestId, ResponseResult>,
+    timed_out: HashSet<RequestId>,
+    closed: Closed,
+    handshake_done: bool,
+    /// Threads waiting for input outside the lock.
+    waiters: usize,
+    socket_shut_down: bool,
+}
+
+/// A transmit being written, possibly over several writes.
+struct Writing {
+    transmit: Transmit,
+    written: usize,
+}
+
+enum Closed {
+    Open,
+    /// Closed, and the reason not yet reported to anyone.
+    Unreported(CloseReason),
+    /// Closed, and the reason already reported once.
+    Reported,
+}
+
+impl State {
+    pub(crate) fn is_closed(&self) -> bool {
+        !matches!(self.closed, Closed::Open)
+    }
+
+    /// The error for an operation on a closed connection: the detailed
+    /// reason the first time, [`Error::Disconnected`] afterwards.
+    pub(crate) fn take_close_error(&mut self) -> Error {
+        match std::mem::replace(&mut self.closed, Closed::Reported) {
+            Closed::Unreported(reason) => reason.into_error(),
+            Closed::Open | Closed::Reported => Error::Disconnected,
+        }
+    }
+
+    /// Marks the close as reported (the caller returns its own error).
+    pub(crate) fn mark_close_reported(&mut self) {
+        if self.is_closed() {
+            self.closed = Closed::Reported;
+        }
+    }
+
+    pub(crate) fn take_response(&mut self, id: RequestId) -> Option<ResponseResult> {
+        self.responses.remove(&id)
+    }
+
+    pub(crate) fn take_timeout(&mut self, id: RequestId) -> bool {
+        self.timed_out.remove(&id)
+    }
+
+    /// Whether everything queued has been written.
+    pub(crate) fn is_flushed(&self) -> bool {
+        self.writing.is_none() && !self.core.has_transmit()
+    }
+}
+
+impl Driver {
+    pub(crate) fn new(
+        transport: Box<dyn Transport>,
+        config: Config,
+        credentials: PeerCredentials,
+    ) -> io::Result<Driver> {
+        let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let state = State {
+            core: Connection::new(config, Instant::now()),
+            writing: None,
+            read_buffer: vec![0; READ_BUFFER],
+            incoming: VecDeque::new(),
+            responses: HashMap::new(),
+            timed_out: HashSet::new(),
+            closed: Closed::Open,
+            handshake_done: false,
+            waiters: 0,
+            socket_shut_down: false,
+        };
+        Ok(Driver {
+            transport,
+            wake,
+            credentials,
+            state: Mutex::new(state),
+        })
+    }
+
+    pub(crate) fn credentials(&self) -> PeerCredentials {
+        self.credentials
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // Handlers never run under this lock, so a poisoned lock only means a
+        // panic in courier's own short critical sections; the state is still
+        // consistent enough to report errors.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Drives the handshake to its end.
+    pub(crate) fn handshake(&self) -> Result<(), Error> {
+        let mut state = self.lock();
+        match self.drive(&mut state, |s| s.handshake_done.then_some(())) {
+            Some(()) => Ok(()),
+            None => Err(state.take_close_error()),
+        }
+    }
+
+    /// Drives the connection until `done` returns `Some`, or the connection
+    /// closes (`None`: the caller takes the close error).
+    pub(crate) fn drive<T>(
+        &self,
+        state: &mut State,
+        mut done: impl FnMut(&mut State) -> Option<T>,
+    ) -> Option<T> {
+        loop {
+            self.pump(state);
+            if let Some(value) = done(state) {
+                return Some(value);
+            }
+            if state.is_closed() {
+                return None;
+            }
+            let now = Instant::now();
+            let wait = state
+                .core
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(now));
+            let mut interest = PollFlags::IN;
+            if !state.is_flushed() {
+                interest |= PollFlags::OUT;
+            }
+            if let Err(error) = poll_one(self.transport.as_fd(), interest, wait) {
+                state.core.close(CloseReason::Io(error));
+                self.drain_events(state);
+            }
+        }
+    }
+
+    /// Drives until everything queued is written (or the connection closes).
+    pub(crate) fn flush(&self, state: &mut State) -> Result<(), Error> {
+        match self.drive(state, |s| s.is_flushed().then_some(())) {
+            Some(()) => Ok(()),
+            None => Err(state.take_close_error()),
+        }
+    }
+
+    /// One round without blocking: timers, reads, writes, events.
+    pub(crate) fn pump(&self, state: &mut State) {
+        let now = Instant::now();
+        state.core.handle_timeout(now);
+        self.read_available(state, now);
+        self.write_available(state);
+        self.drain_events(state);
+        if state.core.is_closed() && !state.socket_shut_down {
+            // Whatever could be written was (a server's hello after a failed
+            // handshake); now let the peer see the end at once, even while
+            // clones of this connection keep the socket open.
+            state.socket_shut_down = true;
+            let _ = rustix::net::shutdown(self.transport.as_fd(), rustix::net::Shutdown::Both);
+        }
+    }
+
+    fn read_available(&self, state: &mut State, now: Instant) {
+        for _ in 0..READS_PER_ROUND {
+            if state.core.is_closed() {
+                return;
+            }
+            let mut fds = Vec::new();
+            match self.transport.recv(&mut state.read_buffer, &mut fds) {
+                Ok(received) if received.fds_truncated => {
+                    drop(fds);
+                    let error = crate::error::ProtocolError::new(
+                        crate::error::ProtocolErrorKind::FdsTruncated,
+                    );
+                    state.core.close(CloseReason::Protocol(error));
+                    return;
+                }
+                Ok(received) if received.bytes == 0 => {
+                    state.core.handle_peer_closed();
+                    return;
+                }
+                Ok(received) => {
+                    state
+                        .core
+                        .handle_input(now, &state.read_buffer[..received.bytes], fds)
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if is_peer_gone(&error) => {
+                    state.core.handle_peer_closed();
+                    return;
+                }
+                Err(error) => {
+                    state.core.close(CloseReason::Io(error));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write_available(&self, state: &mut State) {
+        loop {
+            if state.writing.is_none() {
+                state.writing = state.core.poll_transmit().map(|transmit| Writing {
+                    transmit,
+                    written: 0,
+                });
+            }
+            let Some(writing) = state.writing.as_mut() else {
+                return;
+            };
+            let first = writing.written == 0;
+            let result = {
+                let fds: Vec<BorrowedFd<'_>> = if first {
+                    writing.transmit.fds.iter().map(|fd| fd.as_fd()).collect()
+                } else {
+                    Vec::new()
+                };
+                self.transport
+                    .send(&writing.transmit.bytes[writing.written..], &fds)
+            };
+            match result {
+                // A stream socket never accepts 0 of a non-empty write; if
+                // it did, treat it as a full buffer rather than spin.
+                Ok(0) => return,
+                Ok(written) => {
+                    if first {
+                        // The peer has its copies now; close ours.
+                        writing.transmit.fds.clear();
+                    }
+                    writing.written += written;
+                    if writing.written >= writing.transmit.bytes.len() {
+                        state.writing = None;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) => {
+                    state.writing = None;
+                    if is_peer_gone(&error) {
+                        state.core.handle_peer_closed();
+                    } else {
+                        state.core.close(CloseReason::Io(error));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drain_events(&self, state: &mut State) {
+        while let Some(event) = state.core.poll_event() {
+            match event {
+                Event::HandshakeComplete => state.handshake_done = true,
+                Event::Message {
+                    id,
+                    request_id,
+                    body,
+                    fds,
+                    ..
+                } => {
+                    state.incoming.push_back(Incoming {
+                        id,
+                        request_id,
+                        body,
+                        fds,
+                    });
+                    self.wake_waiters(state);
+                }
+                Event::Response { request_id, result } => {
+                    state.responses.insert(request_id, result);
+                }
+                Event::CallTimedOut { request_id } => {
+                    state.timed_out.insert(request_id);
+                }
+                Event::Closed { reason } => {
+                    state.responses.clear();
+                    state.timed_out.clear();
+                    state.closed = Closed::Unreported(reason);
+                    self.wake_waiters(state);
+                }
+            }
+        }
+    }
+
+    fn wake_waiters(&self, state: &State) {
+        if state.waiters > 0 {
+            // A full counter (never in practice) still leaves it readable.
+            let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+        }
+    }
+
+    /// Closes the connection from this side.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        state.core.close(CloseReason::Local);
+        self.pump(&mut state);
+    }
+
+    /// Waits, without holding the lock, until a message is queued, the
+    /// connection closes, or input arrives (which the caller then pumps).
+    pub(crate) fn wait_for_input(&self) {
+        {
+            let mut state = self.lock();
+            self.pump(&mut state);
+            if !state.incoming.is_empty() || state.is_closed() {
+                return;
+            }
+            if !state.is_flushed() {
+                // Output left by a call that timed out mid-write: finish it
+                // (reading meanwhile) before waiting outside the lock.
+                let _ = self.drive(&mut state, |s| {
+                    (s.is_flushed() || !s.incoming.is_empty()).then_some(())
+                });
+                return;
+            }
+            state.waiters += 1;
+        }
+        let interest = PollFlags::IN;
+        let mut fds = [
+            PollFd::new(&self.transport, interest),
+            PollFd::new(&self.wake, interest),
+        ];
+        if let Err(error) = poll_retrying(&mut fds, None) {
+            debug!("poll failed while waiting for messages: {error}");
+        }
+        let mut counter = [0u8; 8];
+        let _ = rustix::io::read(&self.wake, &mut counter);
+        let mut state = self.lock();
+        state.waiters -= 1;
+    }
+}
+
+/// Waits for `interest` on one fd, at most `wait` (forever for `None`).
+fn poll_one(fd: BorrowedFd<'_>, interest: PollFlags, wait: Option<Duration>) -> io::Result<()> {
+    let mut fds = [PollFd::from_borrowed_fd(fd, interest)];
+    poll_retrying(&mut fds, wait)
+}
+
+fn poll_retrying(fds: &mut [PollFd<'_>], wait: Option<Duration>) -> io::Result<()> {
+    let timeout = wait.map(|wait| {
+        // Round up to whole milliseconds' worth of nanoseconds is not needed:
+        // ppoll takes nanoseconds; cap so the conversion cannot fail.
+        Timespec::try_from(wait.min(MAX_POLL_WAIT)).unwrap_or(Timespec {
+            tv_sec: 3600,
+            tv_nsec: 0,
+        })
+    });
+    match rustix::event::poll(fds, timeout.as_ref()) {
+        Ok(_) | Err(Errno::INTR) => Ok(()),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
+/// Whether `error` means the peer closed or reset the connection.
+fn is_peer_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    )
+}

@@ -1,0 +1,509 @@
+//! Connections without an async runtime.
+//!
+//! A [`BlockingConnection<Local, Peer>`] pairs the endpoint this side
+//! handles (`Local`) with the endpoint the other side handles (`Peer`): it
+//! sends `Peer`'s requests and one-way messages, and receives `Local`'s. A
+//! client of `WindowServer` that handles the server's events is a
+//! `BlockingConnection<WindowClient, WindowServer>`; the server's side of the
+//! same connection is a `BlockingConnection<WindowServer, WindowClient>`. A
+//! side that receives nothing uses [`NoMessages`](crate::NoMessages) as
+//! `Local`.
+//!
+//! # Calls, one-way messages and incoming messages
+//!
+//! - [`call`](BlockingConnection::call) sends a request and blocks until its
+//!   response, the peer's error ([`Error::Remote`]), or the peer going away
+//!   ([`Error::Disconnected`], at once);
+//!   [`call_with_timeout`](BlockingConnection::call_with_timeout) adds
+//!   [`Error::Timeout`].
+//! - [`send`](BlockingConnection::send) sends a one-way message and returns
+//!   once it is written to the socket. Messages are delivered in the order
+//!   they were sent.
+//! - Messages for `Local` that arrive while a call waits are queued, in
+//!   order, and handed to a [`Handler`] by
+//!   [`dispatch`](BlockingConnection::dispatch) (what is queued, without
+//!   blocking) or [`serve`](BlockingConnection::serve) (everything, until the
+//!   peer disconnects). Handlers never run inside `call`.
+//!
+//! The connection is `Clone + Send + Sync`: a server's handler can hold a
+//! clone to send events to its client while `serve` runs, and several
+//! threads may call through one connection (one call is in flight at a time;
+//! the others wait their turn).
+//!
+//! # Example
+//!
+//! A client, using what `courier-build` generates for an `Echo.ipc` with an
+//! `EchoServer` endpoint (`Echo(String text) => (String text)`):
+//!
+//! ```ignore
+//! use courier::blocking::BlockingConnection;
+//!
+//! let connection = BlockingConnection::<courier::NoMessages, EchoServer>::connect("/run/user/1000/portal/echo")?;
+//! let response = connection.call(&Echo { text: "hello".into() })?;
+//! assert_eq!(response.text, "hello");
+//! ```
+//!
+//! A process-per-client server:
+//!
+//! ```ignore
+//! let listener = std::os::unix::net::UnixListener::bind(path)?;
+//! for stream in listener.incoming() {
+//!     let stream = stream?;
+//!     std::thread::spawn(move || courier::blocking::serve::<EchoServer, courier::NoMessages, _>(stream, EchoServerService(MyEcho)));
+//! }
+//! ```
+//!
+//! # The runtime at a glance
+//!
+//! - **Layers.** Generated message structs are encoded by [`crate::codec`];
+//!   the sans-IO core [`crate::proto::Connection`] frames them, matches
+//!   responses to requests, carries fds and enforces [`Limits`]; a
+//!   [`Transport`] moves bytes and fds
+//!   ([`UnixTransport`]: `sendmsg`/`recvmsg`
+//!   with `SCM_RIGHTS`); a driver (this module, or the tokio one) loops
+//!   between them. The bytes on the wire are specified in
+//!   `docs/wire-format.md`.
+//! - **Handshake.** Both sides say which endpoint they handle and which they
+//!   expect; a client that reached the wrong service gets
+//!   [`Error::Handshake`] naming both endpoints, not a decode failure.
+//! - **Handlers.** A [`Handler<L>`](crate::Handler) answers each message of
+//!   `L` with a [`Reply`](crate::Reply): a response, a
+//!   [`HandlerError`](crate::HandlerError) (the caller gets
+//!   [`Error::Remote`]), or nothing for a one-way message. Generated server
+//!   traits are bridged to it by generated code.
+//! - **Limits.** [`Limits`] bounds message size (64 MiB), fds per message
+//!   (64), calls in flight (256), message rate (100 000/s) and, for servers,
+//!   clients (1024). A send over a limit fails before anything is written;
+//!   a peer over a limit is disconnected.
+//! - **Peers.** [`peer_credentials`](BlockingConnection::peer_credentials)
+//!   gives the peer's pid, uid and gid (`SO_PEERCRED`);
+//!   [`accept`](BlockingConnection::accept) refuses other users by default.
+//!
+//! # Untrusted peers
+//!
+//! Nothing a peer sends can make this side panic, allocate more than the
+//! bytes it received, or leak an fd: received fds are owned (`OwnedFd`,
+//! close-on-exec) from the moment they arrive and are closed on every error
+//! path. A peer that sends a malformed frame, an unknown message, a response
+//! nobody asked for, stray fds, or anything over a limit is disconnected with
+//! the reason logged (`tracing`, level `warn`); the operation that was
+//! waiting gets the detailed error ([`Error::Protocol`],
+//! [`Error::LimitExceeded`]), later ones [`Error::Disconnected`].
+//!
+//! # Debugging
+//!
+//! Call [`init_tracing_from_env`](crate::init_tracing_from_env) at start-up,
+//! then run with `IPC_DEBUG=1` to see connections open, handshake and close
+//! (and why), or `IPC_TRACE=1` to see every message too: direction,
+//! endpoint, message name, request id, sizes, fds and decoded arguments.
+
+mod driver;
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{debug, trace, warn};
+
+use self::driver::Driver;
+use crate::codec::{decode_from_parts, encode_to_parts};
+use crate::endpoint::{Endpoint, Message, Request};
+use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
+use crate::handler::{Handler, dispatch, queue_answer};
+use crate::limits::Limits;
+use crate::peer::PeerCredentials;
+use crate::proto::{CloseReason, Config, EndpointInfo, Side};
+use crate::transport::{Transport, UnixTransport};
+
+/// A connection that handles `Local`'s messages and sends `Peer`'s, driven
+/// by the calling thread. See the [module documentation](self).
+pub struct BlockingConnection<Local: Endpoint, Peer: Endpoint> {
+    driver: Arc<Driver>,
+    _endpoints: PhantomData<fn() -> (Local, Peer)>,
+}
+
+impl<L: Endpoint, P: Endpoint> Clone for BlockingConnection<L, P> {
+    fn clone(&self) -> Self {
+        BlockingConnection {
+            driver: Arc::clone(&self.driver),
+            _endpoints: PhantomData,
+        }
+    }
+}
+
+impl<L: Endpoint, P: Endpoint> fmt::Debug for BlockingConnection<L, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingConnection")
+            .field("local", &L::NAME)
+            .field("peer", &P::NAME)
+            .field("peer_credentials", &self.driver.credentials())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
+    /// Connects to the service listening at `path` and performs the
+    /// handshake as the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when nothing listens at `path`; [`Error::Handshake`]
+    /// when the service serves other endpoints (the error names both) or
+    /// does not speak courier.
+    pub fn connect(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Builder::new().connect(path)
+    }
+
+    /// Performs the handshake as the client on a connected stream, such as
+    /// one end of [`UnixStream::pair`].
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub fn from_stream(stream: UnixStream) -> Result<Self, Error> {
+        Builder::new().from_stream(stream)
+    }
+
+    /// Performs the handshake as the server on an accepted stream. Refuses a
+    /// peer running as another user (see [`Builder::allow_other_users`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Handshake`] when the client expects other endpoints, does
+    /// not speak courier, or runs as another user.
+    pub fn accept(stream: UnixStream) -> Result<Self, Error> {
+        Builder::new().accept(stream)
+    }
+
+    /// A builder, to set [`Limits`] and the peer-user policy.
+    pub fn builder() -> Builder<L, P> {
+        Builder::new()
+    }
+
+    /// Sends `request` and waits for its response.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Remote`] when the peer's handler failed,
+    /// [`Error::Disconnected`] as soon as the peer is gone,
+    /// [`Error::LimitExceeded`] (nothing sent) when the request is over a
+    /// limit, [`Error::Encode`] when it cannot be encoded, [`Error::Decode`]
+    /// when the response does not decode (the connection is then closed).
+    pub fn call<R: Request<Endpoint = P>>(&self, request: &R) -> Result<R::Response, Error> {
+        self.call_until(request, None)
+    }
+
+    /// Like [`call`](Self::call), giving up after `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), plus [`Error::Timeout`]. The connection
+    /// stays usable after a timeout; the late response is discarded.
+    pub fn call_with_timeout<R: Request<Endpoint = P>>(
+        &self,
+        request: &R,
+        timeout: Duration,
+    ) -> Result<R::Response, Error> {
+        self.call_until(request, Some(timeout))
+    }
+
+    fn call_until<R: Request<Endpoint = P>>(
+        &self,
+        request: &R,
+        timeout: Option<Duration>,
+    ) -> Result<R::Response, Error> {
+        let (body, fds) = encode_to_parts(request)?;
+        trace!("call {}::{} {request:?}", P::NAME, R::NAME);
+        let mut state = self.driver.lock();
+        if state.is_closed() {
+            return Err(state.take_close_error());
+        }
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let request_id = state
+            .core
+            .send_request(P::MAGIC, R::ID, body, fds, deadline)?;
+        let outcome = self.driver.drive(&mut state, |s| {
+            if let Some(result) = s.take_response(request_id) {
+                return Some(result.map_err(Error::Remote));
+            }
+            s.take_timeout(request_id).then_some(Err(Error::Timeout))
+        });
+        let (body, fds) = match outcome {
+            Some(result) => result?,
+            None => return Err(state.take_close_error()),
+        };
+        match decode_from_parts::<R::Response>(&body, fds) {
+            Ok(response) => {
+                trace!(
+                    "response {}::{} {response:?}",
+                    P::NAME,
+                    <R::Response as Message>::NAME
+                );
+                Ok(response)
+            }
+            Err(error) => {
+                let error = error.in_field(<R::Response as Message>::NAME);
+                let reason = ProtocolError::new(ProtocolErrorKind::MalformedResponse {
+                    response: <R::Response as Message>::NAME,
+                    reason: error.to_string(),
+                });
+                state.core.close(CloseReason::Protocol(reason));
+                self.driver.pump(&mut state);
+                state.mark_close_reported();
+                Err(Error::Decode(error))
+            }
+        }
+    }
+
+    /// Sends a one-way message; returns once it is written to the socket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] when the peer is gone, [`Error::LimitExceeded`]
+    /// (nothing sent) when the message is over a limit, [`Error::Encode`].
+    pub fn send<M: Message<Endpoint = P>>(&self, message: &M) -> Result<(), Error> {
+        let (body, fds) = encode_to_parts(message)?;
+        trace!("send {}::{} {message:?}", P::NAME, M::NAME);
+        let mut state = self.driver.lock();
+        if state.is_closed() {
+            return Err(state.take_close_error());
+        }
+        state.core.send_oneway(P::MAGIC, M::ID, body, fds)?;
+        self.driver.flush(&mut state)
+    }
+
+    /// Hands every message queued so far (and any that can be read without
+    /// blocking) to `handler`, in order, sending each request's reply.
+    /// Returns how many were handled.
+    ///
+    /// # Errors
+    ///
+    /// When nothing was left to handle and the connection is closed: why
+    /// ([`Error::Disconnected`] for an orderly close). [`Error::Protocol`]
+    /// when a message does not decode (the connection is closed).
+    pub fn dispatch<H: Handler<L> + ?Sized>(&self, handler: &mut H) -> Result<usize, Error> {
+        {
+            let mut state = self.driver.lock();
+            self.driver.pump(&mut state);
+        }
+        let mut handled = 0;
+        loop {
+            let incoming = {
+                let mut state = self.driver.lock();
+                match state.incoming.pop_front() {
+                    Some(incoming) => incoming,
+                    None if handled == 0 && state.is_closed() => {
+                        return Err(state.take_close_error());
+                    }
+                    None => return Ok(handled),
+                }
+            };
+            // The handler runs without the lock: it may call or send through
+            // a clone of this connection.
+            let answer = dispatch::<L, H>(handler, incoming);
+            let mut state = self.driver.lock();
+            match answer {
+                Ok(answer) => {
+                    match queue_answer(&mut state.core, answer) {
+                        Ok(()) => {
+                            // A peer that vanished is reported by the next dispatch.
+                            let _ = self.driver.flush(&mut state);
+                        }
+                        Err(error) => debug!("could not answer a request: {error}"),
+                    }
+                }
+                Err(error) => {
+                    state.core.close(CloseReason::Protocol(error.clone()));
+                    self.driver.pump(&mut state);
+                    state.mark_close_reported();
+                    return Err(Error::Protocol(error));
+                }
+            }
+            handled += 1;
+        }
+    }
+
+    /// Handles messages with `handler` until the peer disconnects, waiting
+    /// for them in between. This is the whole life of a connection on a
+    /// process-per-client server, or of a client that only receives events.
+    ///
+    /// # Errors
+    ///
+    /// `Ok(())` when the peer disconnects in an orderly way; the reason
+    /// otherwise ([`Error::Protocol`], [`Error::LimitExceeded`]...).
+    pub fn serve<H: Handler<L> + ?Sized>(&self, handler: &mut H) -> Result<(), Error> {
+        loop {
+            match self.dispatch(handler) {
+                Ok(_) => {}
+                Err(Error::Disconnected) => return Ok(()),
+                Err(error) => return Err(error),
+            }
+            self.driver.wait_for_input();
+        }
+    }
+
+    /// Messages received and not yet handed to a handler.
+    pub fn queued_messages(&self) -> usize {
+        self.driver.lock().incoming.len()
+    }
+
+    /// The peer's pid, uid and gid, as the kernel recorded them.
+    pub fn peer_credentials(&self) -> PeerCredentials {
+        self.driver.credentials()
+    }
+
+    /// Whether the connection is closed (the peer went away, a protocol
+    /// error, or [`close`](Self::close)).
+    pub fn is_closed(&self) -> bool {
+        self.driver.lock().is_closed()
+    }
+
+    /// Closes the connection for every clone: the peer sees it at once;
+    /// further operations fail with [`Error::Disconnected`].
+    pub fn close(&self) {
+        self.driver.close();
+    }
+}
+
+/// Handles one accepted connection with `handler` until the client
+/// disconnects: [`BlockingConnection::accept`] then
+/// [`BlockingConnection::serve`]. For a process- or thread-per-client server.
+///
+/// # Errors
+///
+/// The handshake's error, or [`serve`](BlockingConnection::serve)'s.
+pub fn serve<L: Endpoint, P: Endpoint, H: Handler<L>>(
+    stream: UnixStream,
+    mut handler: H,
+) -> Result<(), Error> {
+    BlockingConnection::<L, P>::accept(stream)?.serve(&mut handler)
+}
+
+/// Options for a [`BlockingConnection`].
+///
+/// # Example
+///
+/// ```no_run
+/// use courier::{Limits, NoMessages};
+/// use courier::blocking::BlockingConnection;
+///
+/// let limits = Limits { max_message_bytes: 1 << 20, ..Limits::default() };
+/// let connection = BlockingConnection::<NoMessages, NoMessages>::builder()
+///     .limits(limits)
+///     .connect("/tmp/example.sock")?;
+/// # Ok::<(), courier::Error>(())
+/// ```
+pub struct Builder<L: Endpoint, P: Endpoint> {
+    limits: Limits,
+    allow_other_users: bool,
+    _endpoints: PhantomData<fn() -> (L, P)>,
+}
+
+impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("limits", &self.limits)
+            .field("allow_other_users", &self.allow_other_users)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: Endpoint, P: Endpoint> Builder<L, P> {
+    fn new() -> Builder<L, P> {
+        Builder {
+            limits: Limits::default(),
+            allow_other_users: false,
+            _endpoints: PhantomData,
+        }
+    }
+
+    /// The limits of the connection (default: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether [`accept`](Self::accept) takes peers running as another user
+    /// (default: `false`, only this process's effective uid).
+    pub fn allow_other_users(mut self, allow: bool) -> Self {
+        self.allow_other_users = allow;
+        self
+    }
+
+    /// Connects to `path` as the client. See [`BlockingConnection::connect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockingConnection::connect`].
+    pub fn connect(self, path: impl AsRef<Path>) -> Result<BlockingConnection<L, P>, Error> {
+        let path = path.as_ref();
+        let stream = UnixStream::connect(path).map_err(|error| {
+            Error::Io(std::io::Error::new(
+                error.kind(),
+                format!(
+                    "could not connect to `{}`: {error}; is the service running?",
+                    path.display()
+                ),
+            ))
+        })?;
+        debug!("connected to `{}` to reach `{}`", path.display(), P::NAME);
+        self.from_stream(stream)
+    }
+
+    /// Handshakes as the client on `stream`. See
+    /// [`BlockingConnection::from_stream`].
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockingConnection::from_stream`].
+    pub fn from_stream(self, stream: UnixStream) -> Result<BlockingConnection<L, P>, Error> {
+        self.establish(stream, Side::Client)
+    }
+
+    /// Handshakes as the server on `stream`. See [`BlockingConnection::accept`].
+    ///
+    /// # Errors
+    ///
+    /// As [`BlockingConnection::accept`].
+    pub fn accept(self, stream: UnixStream) -> Result<BlockingConnection<L, P>, Error> {
+        self.establish(stream, Side::Server)
+    }
+
+    fn establish(self, stream: UnixStream, side: Side) -> Result<BlockingConnection<L, P>, Error> {
+        let transport = UnixTransport::new(stream);
+        let credentials = transport.peer_credentials().map_err(Error::Io)?;
+        if side == Side::Server && !self.allow_other_users {
+            let ours = crate::sys::socket::effective_uid();
+            if credentials.uid != ours {
+                let error = HandshakeError::new(HandshakeErrorKind::PeerUid {
+                    peer: credentials.uid,
+                    ours,
+                });
+                warn!("{error}");
+                return Err(error.into());
+            }
+        }
+        let config = Config {
+            side,
+            local: EndpointInfo::of::<L>(),
+            peer: EndpointInfo::of::<P>(),
+            limits: self.limits,
+        };
+        let driver = Driver::new(Box::new(transport), config, credentials).map_err(Error::Io)?;
+        driver.handshake()?;
+        debug!(
+            pid = credentials.pid,
+            uid = credentials.uid,
+            "connection ready: `{}` here, `{}` on the peer",
+            L::NAME,
+            P::NAME
+        );
+        Ok(BlockingConnection {
+            driver: Arc::new(driver),
+            _endpoints: PhantomData,
+        })
+    }
+}

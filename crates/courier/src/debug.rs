@@ -1,0 +1,53 @@
+//! `IPC_DEBUG` and `IPC_TRACE`: logs for people debugging IPC.
+//!
+//! courier logs through `tracing` under the target `courier`:
+//!
+//! - `debug`: connection life: connect, handshake (both endpoints and the
+//!   peer's message limit), disconnect and why;
+//! - `warn`: a peer disconnected for breaking the protocol or a limit, a
+//!   handler that failed a one-way message;
+//! - `trace`: every message: direction, endpoint, message name, request id,
+//!   sizes, fds, and the decoded arguments.
+//!
+//! An application with its own `tracing` subscriber sees these like any
+//! other logs. One without can call [`init_tracing_from_env`] at start-up.
+
+use std::io::IsTerminal;
+use std::sync::Once;
+
+/// Installs a `tracing` subscriber that writes courier's logs to stderr when
+/// `IPC_DEBUG` or `IPC_TRACE` is set (to anything but `0` or nothing):
+/// `IPC_DEBUG=1` shows connection life, `IPC_TRACE=1` every message too.
+///
+/// Does nothing when neither is set, when called again, or when the
+/// application already installed a global subscriber.
+///
+/// # Example
+///
+/// ```
+/// // First thing in `main`:
+/// courier::init_tracing_from_env();
+/// ```
+pub fn init_tracing_from_env() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let level = if is_set("IPC_TRACE") {
+            "trace"
+        } else if is_set("IPC_DEBUG") {
+            "debug"
+        } else {
+            return;
+        };
+        let filter = tracing_subscriber::EnvFilter::new(format!("courier={level}"));
+        // Fails only when a global subscriber exists; the application's wins.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init();
+    });
+}
+
+fn is_set(variable: &str) -> bool {
+    std::env::var_os(variable).is_some_and(|value| !value.is_empty() && value != "0")
+}

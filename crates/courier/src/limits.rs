@@ -1,0 +1,184 @@
+//! Limits: how much a peer may ask of a connection.
+//!
+//! Every limit has a documented default, chosen so that an ordinary
+//! application never meets it while a misbehaving or hostile peer cannot make
+//! the other side allocate without bound. A peer that breaks a limit is
+//! disconnected with a logged reason; a local send over a limit fails with
+//! [`Error::LimitExceeded`](crate::Error::LimitExceeded) *before* anything is
+//! written to the socket.
+
+use std::time::Duration;
+
+/// The most fds one `sendmsg(2)` can carry on Linux (`SCM_MAX_FD`), and so the
+/// hard maximum of [`Limits::max_fds_per_message`].
+pub const SCM_MAX_FD: usize = 253;
+
+/// The limits of one connection (and, for `max_clients`, of one server).
+///
+/// Build them from the defaults and change what you need:
+///
+/// ```
+/// use courier::Limits;
+///
+/// let limits = Limits { max_message_bytes: 4 << 20, ..Limits::default() };
+/// assert_eq!(limits.max_fds_per_message, 64);
+/// ```
+///
+/// `max_message_bytes` is announced to the peer in the handshake, so a sender
+/// always knows the receiver's limit and refuses an oversized message itself.
+/// The other limits protect the receiving side only: set them the same on both
+/// sides, so that a well-behaved sender meets its own limit (and gets an error)
+/// before the receiver would disconnect it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message body, in bytes, this side accepts (and sends: the
+    /// smaller of both sides' values applies to a send).
+    ///
+    /// Default: 64 MiB. Large enough for a decoded 4K image or a sizeable
+    /// file passed inline, small enough that a peer cannot make this process
+    /// buffer gigabytes. Bigger data belongs in shared memory or an fd.
+    pub max_message_bytes: u32,
+    /// Most fds one message may carry.
+    ///
+    /// Default: 64. A message with dozens of fds is already unusual; each fd
+    /// costs a slot in the process's descriptor table until it is handled.
+    /// Values above [`SCM_MAX_FD`] (253) act as 253, the kernel's limit for
+    /// one `sendmsg(2)`.
+    pub max_fds_per_message: usize,
+    /// Most clients one server serves at once; further connections are
+    /// refused. Not used by a single connection.
+    ///
+    /// Default: 1024, the usual soft limit of open files per process, which
+    /// a server would reach anyway.
+    pub max_clients: usize,
+    /// Most requests a peer may have waiting for a response on one
+    /// connection. A peer that sends more is disconnected; a local call over
+    /// the limit fails before it is sent.
+    ///
+    /// Default: 256. A blocking client has one call in flight; an async one
+    /// pipelining hundreds of calls is still well inside it.
+    pub max_in_flight_per_client: usize,
+    /// Most messages (requests and one-way messages, not responses) a peer
+    /// may send per second, enforced by a token bucket that holds one
+    /// second's worth of messages as its burst.
+    ///
+    /// Default: 100 000 per second. Far above what any interactive service
+    /// sends, low enough that a runaway peer is cut off within a second.
+    pub max_messages_per_second: u32,
+    /// How long the handshake may take before the connection is dropped.
+    ///
+    /// Default: 10 seconds. A service that accepted the connection but never
+    /// answers (or a client that connects and says nothing) must not hold the
+    /// other side forever.
+    pub handshake_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_message_bytes: 64 << 20,
+            max_fds_per_message: 64,
+            max_clients: 1024,
+            max_in_flight_per_client: 256,
+            max_messages_per_second: 100_000,
+            handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Limits {
+    /// [`Limits::max_fds_per_message`] capped at [`SCM_MAX_FD`].
+    pub fn effective_max_fds_per_message(&self) -> usize {
+        self.max_fds_per_message.min(SCM_MAX_FD)
+    }
+}
+
+/// Formats a byte count for an error message: `80 MiB`, `12 KiB`,
+/// `64.5 MiB (67633152 bytes)` when not a whole number of units.
+pub(crate) fn format_size(bytes: u64) -> String {
+    const KIB: u64 = 1 << 10;
+    const MIB: u64 = 1 << 20;
+    const GIB: u64 = 1 << 30;
+    for (unit, name) in [(GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")] {
+        if bytes >= unit {
+            if bytes % unit == 0 {
+                return format!("{} {name}", bytes / unit);
+            }
+            return format!("{:.1} {name} ({bytes} bytes)", bytes as f64 / unit as f64);
+        }
+    }
+    if bytes == 1 {
+        "1 byte".to_owned()
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A token bucket for [`Limits::max_messages_per_second`], on a clock passed in.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenBucket {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket refilling at `per_second`, holding one second's worth.
+    pub(crate) fn new(per_second: u32, now: std::time::Instant) -> TokenBucket {
+        let per_second = f64::from(per_second.max(1));
+        TokenBucket {
+            per_second,
+            burst: per_second,
+            tokens: per_second,
+            last: now,
+        }
+    }
+
+    /// Takes one token; `false` when the bucket is empty.
+    pub(crate) fn take(&mut self, now: std::time::Instant) -> bool {
+        if now > self.last {
+            let elapsed = now.duration_since(self.last).as_secs_f64();
+            self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+            self.last = now;
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{TokenBucket, format_size};
+
+    #[test]
+    fn sizes_read_like_a_person_wrote_them() {
+        assert_eq!(format_size(80 << 20), "80 MiB");
+        assert_eq!(format_size(12 << 10), "12 KiB");
+        assert_eq!(format_size(1), "1 byte");
+        assert_eq!(format_size(900), "900 bytes");
+        assert_eq!(format_size((64 << 20) + 1), "64.0 MiB (67108865 bytes)");
+    }
+
+    #[test]
+    fn bucket_allows_a_burst_then_refills_with_time() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10, start);
+        for _ in 0..10 {
+            assert!(bucket.take(start));
+        }
+        assert!(!bucket.take(start));
+        assert!(bucket.take(start + Duration::from_millis(100)));
+        assert!(!bucket.take(start + Duration::from_millis(100)));
+        // Never more than the burst, however long the pause.
+        let later = start + Duration::from_secs(3600);
+        let taken = (0..100).filter(|_| bucket.take(later)).count();
+        assert_eq!(taken, 10);
+    }
+}

@@ -1,0 +1,989 @@
+//! The protocol state machine of one connection.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::os::fd::OwnedFd;
+use std::time::Instant;
+
+use tracing::{debug, trace, warn};
+
+use super::frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
+use super::hello::{Hello, ParsedHello, Refusal};
+use super::{CloseReason, Config, EndpointInfo, Event, RequestId, Side, Transmit, earliest};
+use crate::error::{
+    EndpointName, Error, HandshakeError, HandshakeErrorKind, Limit, LimitError, LimitSide,
+    ProtocolError, ProtocolErrorKind, RemoteError,
+};
+use crate::limits::{Limits, TokenBucket};
+
+/// How many timed-out request ids are remembered, so that their late
+/// responses are discarded instead of being taken for protocol errors.
+const REMEMBERED_TIMEOUTS: usize = 4096;
+/// Longest error message sent in an error response; longer ones are cut.
+const MAX_ERROR_MESSAGE: usize = 64 << 10;
+/// Input buffer capacity kept between messages; more is released.
+const KEPT_INPUT_CAPACITY: usize = 1 << 20;
+
+/// The protocol state of one connection, without any I/O.
+///
+/// Its methods come in four families, as in quinn-proto:
+///
+/// - **getters**: [`side`](Self::side), [`is_open`](Self::is_open),
+///   [`is_closed`](Self::is_closed), [`peer_max_message_bytes`](Self::peer_max_message_bytes),
+///   [`pending_requests`](Self::pending_requests), [`has_transmit`](Self::has_transmit)...
+/// - **input**, `handle_*`: [`handle_input`](Self::handle_input) with what the
+///   socket gave (bytes and the fds that came with them),
+///   [`handle_timeout`](Self::handle_timeout) when the time from
+///   [`poll_timeout`](Self::poll_timeout) has come,
+///   [`handle_peer_closed`](Self::handle_peer_closed) on end of file or a reset;
+/// - **commands**: [`send_request`](Self::send_request),
+///   [`send_oneway`](Self::send_oneway), [`send_response`](Self::send_response),
+///   [`send_error_response`](Self::send_error_response), [`close`](Self::close);
+///   a send over a limit fails here, before anything is queued;
+/// - **output**, `poll_*`: [`poll_transmit`](Self::poll_transmit) (bytes and
+///   fds to write), [`poll_event`](Self::poll_event),
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// A driver loops: feed input, then drain `poll_transmit` to the socket and
+/// `poll_event` to the application, then wait for the socket or until
+/// `poll_timeout` (calling `handle_timeout` when it passes). After any input
+/// or command, poll again: both can produce transmits and events.
+///
+/// The client's hello is queued by [`Connection::new`]; a server queues its
+/// own when the client's arrives. Commands before [`Event::HandshakeComplete`]
+/// fail. After [`Event::Closed`] everything is dropped (fds closed) and
+/// commands fail with [`Error::Disconnected`].
+///
+/// # Untrusted input
+///
+/// Whatever bytes and fds come in, the core never panics, never allocates
+/// more than the bytes received, and closes (drops) every fd on every error
+/// path: a peer that breaks the protocol or a limit gets [`Event::Closed`]
+/// with the reason, logged with `tracing`.
+///
+/// # Example
+///
+/// Two cores talking through memory:
+///
+/// ```
+/// use std::time::Instant;
+/// use courier::proto::{Config, Connection, EndpointInfo, Event, Side};
+/// use courier::{Limits, NoMessages};
+///
+/// let now = Instant::now();
+/// let info = EndpointInfo::of::<NoMessages>();
+/// let config = |side| Config { side, local: info, peer: info, limits: Limits::default() };
+/// let mut client = Connection::new(config(Side::Client), now);
+/// let mut server = Connection::new(config(Side::Server), now);
+///
+/// let hello = client.poll_transmit().unwrap();
+/// server.handle_input(now, &hello.bytes, hello.fds);
+/// assert!(matches!(server.poll_event(), Some(Event::HandshakeComplete)));
+/// let hello = server.poll_transmit().unwrap();
+/// client.handle_input(now, &hello.bytes, hello.fds);
+/// assert!(matches!(client.poll_event(), Some(Event::HandshakeComplete)));
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    side: Side,
+    local: EndpointInfo,
+    peer: EndpointInfo,
+    limits: Limits,
+    state: State,
+    handshake_deadline: Option<Instant>,
+    peer_max_message_bytes: Option<u32>,
+    /// Received bytes not yet taken; the unread part starts at `input_start`.
+    input: Vec<u8>,
+    input_start: usize,
+    /// Received fds not yet claimed by a frame, in arrival order.
+    input_fds: VecDeque<OwnedFd>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    /// Requests this side sent that wait for a response.
+    pending: HashMap<RequestId, Pending>,
+    timed_out: TimedOut,
+    /// Requests the peer sent that this side has not answered: their message ids.
+    incoming: HashMap<RequestId, u32>,
+    next_request_id: u32,
+    rate: TokenBucket,
+    /// Set by [`Connection::refuse`]: the answer to the client's hello.
+    refusal: Option<Refusal>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Handshaking,
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    message_id: u32,
+    deadline: Option<Instant>,
+}
+
+/// Recently timed-out request ids, oldest first, bounded.
+#[derive(Debug, Default)]
+struct TimedOut {
+    order: VecDeque<RequestId>,
+    set: HashSet<RequestId>,
+}
+
+impl TimedOut {
+    fn insert(&mut self, id: RequestId) {
+        if self.set.insert(id) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > REMEMBERED_TIMEOUTS {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: RequestId) -> bool {
+        if self.set.remove(&id) {
+            self.order.retain(|&other| other != id);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn contains(&self, id: RequestId) -> bool {
+        self.set.contains(&id)
+    }
+
+    fn clear(&mut self) {
+        self.order.clear();
+        self.set.clear();
+    }
+}
+
+impl Connection {
+    /// A connection at the start of its handshake. A client queues its hello
+    /// at once; the handshake must complete within
+    /// [`Limits::handshake_timeout`] of `now`.
+    pub fn new(config: Config, now: Instant) -> Connection {
+        let Config {
+            side,
+            local,
+            peer,
+            limits,
+        } = config;
+        let mut connection = Connection {
+            side,
+            local,
+            peer,
+            handshake_deadline: now.checked_add(limits.handshake_timeout),
+            rate: TokenBucket::new(limits.max_messages_per_second, now),
+            limits,
+            state: State::Handshaking,
+            peer_max_message_bytes: None,
+            input: Vec::new(),
+            input_start: 0,
+            input_fds: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            pending: HashMap::new(),
+            timed_out: TimedOut::default(),
+            incoming: HashMap::new(),
+            next_request_id: 1,
+            refusal: None,
+        };
+        if side == Side::Client {
+            connection.queue_hello();
+        }
+        connection
+    }
+
+    // ----- getters -----
+
+    /// Client or server.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The endpoint this side handles.
+    pub fn local(&self) -> &EndpointInfo {
+        &self.local
+    }
+
+    /// The endpoint the peer handles.
+    pub fn peer(&self) -> &EndpointInfo {
+        &self.peer
+    }
+
+    /// The limits this side enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether the handshake completed and the connection is not closed.
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the connection is closed.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// The largest message body the peer accepts, known after the handshake.
+    pub fn peer_max_message_bytes(&self) -> Option<u32> {
+        self.peer_max_message_bytes
+    }
+
+    /// The largest body this side may send: the smaller of both sides' limits.
+    pub fn max_send_bytes(&self) -> u32 {
+        let own = self.limits.max_message_bytes;
+        self.peer_max_message_bytes
+            .map_or(own, |peer| peer.min(own))
+    }
+
+    /// Requests sent that wait for a response.
+    pub fn pending_requests(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Requests received that this side has not answered yet.
+    pub fn unanswered_requests(&self) -> usize {
+        self.incoming.len()
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has something to write.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmits.is_empty()
+    }
+
+    // ----- input -----
+
+    /// Takes bytes (and the fds that arrived with them) read from the socket.
+    ///
+    /// Bytes may come in any split, down to one at a time; the fds of a frame
+    /// must come no later than the frame's first byte (as `SCM_RIGHTS` with
+    /// the first `sendmsg` does). Input after the connection closed is
+    /// dropped.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8], fds: Vec<OwnedFd>) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.input_fds.extend(fds);
+        self.input.extend_from_slice(bytes);
+        if self.state == State::Handshaking {
+            if !self.input_fds.is_empty() {
+                self.close_with(ProtocolError::new(ProtocolErrorKind::FdsInHandshake).into());
+                return;
+            }
+            match Hello::parse(&self.input[self.input_start..]) {
+                Err(error) => {
+                    self.fail_handshake(error);
+                    return;
+                }
+                Ok(ParsedHello::Incomplete) => {
+                    self.compact_input();
+                    return;
+                }
+                Ok(ParsedHello::Complete(hello, len)) => {
+                    self.input_start += len;
+                    self.on_hello(hello);
+                }
+            }
+        }
+        if self.state == State::Open {
+            if let Err(reason) = self.read_frames(now) {
+                self.close_with(reason);
+                return;
+            }
+            self.compact_input();
+        }
+    }
+
+    /// Tells the core that `now` has come: fails requests past their
+    /// deadline ([`Event::CallTimedOut`]) and a handshake past
+    /// [`Limits::handshake_timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Closed => {}
+            State::Handshaking => {
+                if self
+                    .handshake_deadline
+                    .is_some_and(|deadline| deadline <= now)
+                {
+                    let error = HandshakeError::new(HandshakeErrorKind::TimedOut(
+                        self.limits.handshake_timeout,
+                    ));
+                    self.close_with(error.into());
+                }
+            }
+            State::Open => {
+                let mut expired: Vec<(Instant, RequestId)> = self
+                    .pending
+                    .iter()
+                    .filter_map(|(&id, pending)| {
+                        pending.deadline.filter(|&d| d <= now).map(|d| (d, id))
+                    })
+                    .collect();
+                expired.sort();
+                for (_, request_id) in expired {
+                    if let Some(pending) = self.pending.remove(&request_id) {
+                        debug!(
+                            request = %request_id,
+                            "call to {}::{} timed out",
+                            self.peer.name,
+                            self.peer.describe(pending.message_id)
+                        );
+                    }
+                    self.timed_out.insert(request_id);
+                    self.events.push_back(Event::CallTimedOut { request_id });
+                }
+            }
+        }
+    }
+
+    /// Tells the core the peer is gone: end of file, `ECONNRESET` or `EPIPE`.
+    pub fn handle_peer_closed(&mut self) {
+        if self.state == State::Closed {
+            return;
+        }
+        let unread = self.input.len() - self.input_start;
+        if unread > 0 {
+            debug!(
+                "the peer closed the connection with {unread} bytes of an unfinished frame unread"
+            );
+        }
+        let reason = if self.state == State::Handshaking {
+            HandshakeError::new(HandshakeErrorKind::PeerClosed).into()
+        } else {
+            CloseReason::PeerClosed
+        };
+        self.close_with(reason);
+    }
+
+    // ----- commands -----
+
+    /// Queues request `id` of endpoint `magic` (the peer's) and returns its
+    /// request id; its response arrives as [`Event::Response`], or, once
+    /// `deadline` passes, [`Event::CallTimedOut`].
+    ///
+    /// # Errors
+    ///
+    /// Before anything is queued: [`Error::LimitExceeded`] when the body, the
+    /// fds or the number of waiting requests is over the limit,
+    /// [`Error::Disconnected`] when closed, [`Error::Protocol`] before the
+    /// handshake completed or for a `magic` that is not the peer's. The fds
+    /// are closed on error.
+    pub fn send_request(
+        &mut self,
+        magic: u32,
+        id: u32,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+        deadline: Option<Instant>,
+    ) -> Result<RequestId, Error> {
+        self.check_can_send(magic)?;
+        self.check_outgoing_size(body.len(), fds.len())?;
+        if self.pending.len() >= self.limits.max_in_flight_per_client {
+            return Err(LimitError::new(
+                Limit::InFlight,
+                LimitSide::Sending,
+                self.pending.len() as u64,
+                self.limits.max_in_flight_per_client as u64,
+            )
+            .into());
+        }
+        let request_id = self.allocate_request_id();
+        self.pending.insert(
+            request_id,
+            Pending {
+                message_id: id,
+                deadline,
+            },
+        );
+        trace!(
+            request = %request_id,
+            bytes = body.len(),
+            fds = fds.len(),
+            "send {}::{}",
+            self.peer.name,
+            self.peer.describe(id)
+        );
+        self.queue_frame(magic, id, request_id.get(), 0, body, fds);
+        Ok(request_id)
+    }
+
+    /// Queues one-way message `id` of endpoint `magic` (the peer's).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_request`](Self::send_request), except for the in-flight limit.
+    pub fn send_oneway(
+        &mut self,
+        magic: u32,
+        id: u32,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), Error> {
+        self.check_can_send(magic)?;
+        self.check_outgoing_size(body.len(), fds.len())?;
+        trace!(
+            bytes = body.len(),
+            fds = fds.len(),
+            "send {}::{}",
+            self.peer.name,
+            self.peer.describe(id)
+        );
+        self.queue_frame(magic, id, 0, 0, body, fds);
+        Ok(())
+    }
+
+    /// Queues the response to request `request_id` received from the peer.
+    /// The header's magic and id follow from the request (its magic, its id
+    /// plus one).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LimitExceeded`] when the response is too big (the request
+    /// stays unanswered: answer it with
+    /// [`send_error_response`](Self::send_error_response)),
+    /// [`Error::Protocol`] when no such request waits, [`Error::Disconnected`]
+    /// when closed.
+    pub fn send_response(
+        &mut self,
+        request_id: RequestId,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), Error> {
+        let magic = self.local.magic;
+        if self.state == State::Closed {
+            return Err(Error::Disconnected);
+        }
+        let Some(&request_message_id) = self.incoming.get(&request_id) else {
+            return Err(
+                ProtocolError::new(ProtocolErrorKind::NoSuchRequest(request_id.get())).into(),
+            );
+        };
+        self.check_outgoing_size(body.len(), fds.len())?;
+        self.incoming.remove(&request_id);
+        let id = request_message_id.wrapping_add(1);
+        trace!(
+            request = %request_id,
+            bytes = body.len(),
+            fds = fds.len(),
+            "send {}::{}",
+            self.local.name,
+            self.local.describe(id)
+        );
+        self.queue_frame(magic, id, request_id.get(), FLAG_RESPONSE, body, fds);
+        Ok(())
+    }
+
+    /// Queues an error response to request `request_id`: the caller gets
+    /// [`Error::Remote`] with `message` (cut to 64 KiB, or to what the
+    /// message limit allows).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Protocol`] when no such request waits, [`Error::Disconnected`]
+    /// when closed.
+    pub fn send_error_response(
+        &mut self,
+        request_id: RequestId,
+        message: &str,
+    ) -> Result<(), Error> {
+        if self.state == State::Closed {
+            return Err(Error::Disconnected);
+        }
+        let Some(request_message_id) = self.incoming.remove(&request_id) else {
+            return Err(
+                ProtocolError::new(ProtocolErrorKind::NoSuchRequest(request_id.get())).into(),
+            );
+        };
+        let room = (self.max_send_bytes() as usize)
+            .saturating_sub(4)
+            .min(MAX_ERROR_MESSAGE);
+        let message = cut_at_char_boundary(message, room);
+        let mut body = Vec::with_capacity(4 + message.len());
+        body.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        body.extend_from_slice(message.as_bytes());
+        let id = request_message_id.wrapping_add(1);
+        trace!(request = %request_id, "send error {}::{}: {message}", self.local.name, self.local.describe(id));
+        self.queue_frame(
+            self.local.magic,
+            id,
+            request_id.get(),
+            FLAG_RESPONSE | FLAG_ERROR,
+            body,
+            Vec::new(),
+        );
+        Ok(())
+    }
+
+    /// On a server during the handshake: refuses the client. When its hello
+    /// arrives, the core answers with a hello carrying `refusal` and closes
+    /// ([`Event::Closed`] with the refusal as a [`CloseReason::Handshake`]);
+    /// the client's handshake fails with the same typed error (for
+    /// [`Refusal::ServiceFull`], [`HandshakeErrorKind::ServiceFull`]).
+    /// Does nothing on a client or after the handshake.
+    pub fn refuse(&mut self, refusal: Refusal) {
+        if self.side == Side::Server && self.state == State::Handshaking {
+            self.refusal = Some(refusal);
+        }
+    }
+
+    /// Closes the connection for `reason` (use [`CloseReason::Local`] for an
+    /// orderly close): queued transmits and received input are dropped, and
+    /// [`Event::Closed`] is the last event. Does nothing if already closed.
+    pub fn close(&mut self, reason: CloseReason) {
+        self.close_with(reason);
+    }
+
+    // ----- output -----
+
+    /// The next bytes (and fds) to write to the socket, in order.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must next be called: the
+    /// handshake's deadline, or the earliest deadline of a waiting request.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Closed => None,
+            State::Handshaking => self.handshake_deadline,
+            State::Open => self
+                .pending
+                .values()
+                .fold(None, |soonest, p| earliest(soonest, p.deadline)),
+        }
+    }
+
+    // ----- internals -----
+
+    fn hello(&self) -> Hello {
+        Hello {
+            local_magic: self.local.magic,
+            peer_magic: self.peer.magic,
+            max_message_bytes: self.limits.max_message_bytes,
+            local_name: self.local.name.to_owned(),
+            peer_name: self.peer.name.to_owned(),
+            refusal: self.refusal,
+            refused: None,
+        }
+    }
+
+    fn queue_hello(&mut self) {
+        self.transmits.push_back(Transmit {
+            bytes: self.hello().to_bytes(),
+            fds: Vec::new(),
+        });
+    }
+
+    fn on_hello(&mut self, hello: Hello) {
+        if let Some(refusal) = self.refusal {
+            // A server answering with its refusal (the hello carries it).
+            self.fail_handshake(refusal.to_error());
+            return;
+        }
+        if let Some(refused) = hello.refused {
+            self.fail_handshake(refused);
+            return;
+        }
+        if hello.local_magic != self.peer.magic || hello.peer_magic != self.local.magic {
+            let name = |name: &str, magic| EndpointName {
+                name: name.to_owned(),
+                magic,
+            };
+            let error = HandshakeError::new(HandshakeErrorKind::EndpointMismatch {
+                side: self.side,
+                local: name(self.local.name, self.local.magic),
+                expected_peer: name(self.peer.name, self.peer.magic),
+                peer_local: name(&hello.local_name, hello.local_magic),
+                peer_expects: name(&hello.peer_name, hello.peer_magic),
+            });
+            self.fail_handshake(error);
+            return;
+        }
+        if self.side == Side::Server {
+            self.queue_hello();
+        }
+        self.peer_max_message_bytes = Some(hello.max_message_bytes);
+        self.state = State::Open;
+        self.handshake_deadline = None;
+        debug!(
+            side = ?self.side,
+            "handshake complete: this side handles `{}`, the peer handles `{}` and accepts messages up to {} bytes",
+            self.local.name,
+            self.peer.name,
+            hello.max_message_bytes
+        );
+        self.events.push_back(Event::HandshakeComplete);
+    }
+
+    /// Fails the handshake; a server still sends its hello first, so that
+    /// the client can name both endpoints.
+    fn fail_handshake(&mut self, error: HandshakeError) {
+        let send_hello = self.side == Side::Server;
+        self.close_inner(error.into(), send_hello);
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        self.close_inner(reason, false);
+    }
+
+    fn close_inner(&mut self, reason: CloseReason, send_hello: bool) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.transmits.clear();
+        if send_hello {
+            self.queue_hello();
+        }
+        self.input = Vec::new();
+        self.input_start = 0;
+        self.input_fds.clear();
+        self.pending.clear();
+        self.timed_out.clear();
+        self.incoming.clear();
+        if reason.is_orderly() {
+            debug!("connection to `{}` closed: {reason}", self.peer.name);
+        } else {
+            warn!("closing the connection to `{}`: {reason}", self.peer.name);
+        }
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    fn check_can_send(&self, magic: u32) -> Result<(), Error> {
+        match self.state {
+            State::Closed => Err(Error::Disconnected),
+            State::Handshaking => Err(ProtocolError::new(ProtocolErrorKind::NotReady).into()),
+            State::Open if magic != self.peer.magic => {
+                Err(ProtocolError::new(ProtocolErrorKind::WrongEndpoint {
+                    expected: self.peer.magic,
+                    found: magic,
+                })
+                .into())
+            }
+            State::Open => Ok(()),
+        }
+    }
+
+    fn check_outgoing_size(&self, body_len: usize, fd_count: usize) -> Result<(), Error> {
+        let max_bytes = self.max_send_bytes();
+        if body_len as u64 > u64::from(max_bytes) {
+            return Err(LimitError::new(
+                Limit::MessageBytes,
+                LimitSide::Sending,
+                body_len as u64,
+                u64::from(max_bytes),
+            )
+            .into());
+        }
+        let max_fds = self.limits.effective_max_fds_per_message();
+        if fd_count > max_fds {
+            return Err(LimitError::new(
+                Limit::FdsPerMessage,
+                LimitSide::Sending,
+                fd_count as u64,
+                max_fds as u64,
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn allocate_request_id(&mut self) -> RequestId {
+        // Terminates: at most `max_in_flight_per_client` + REMEMBERED_TIMEOUTS
+        // ids are taken, far fewer than 2^32 - 1.
+        loop {
+            let candidate = RequestId::new(self.next_request_id);
+            self.next_request_id = self.next_request_id.wrapping_add(1);
+            let free =
+                |id: &RequestId| !self.pending.contains_key(id) && !self.timed_out.contains(*id);
+            if let Some(id) = candidate.filter(free) {
+                return id;
+            }
+        }
+    }
+
+    fn queue_frame(
+        &mut self,
+        magic: u32,
+        message_id: u32,
+        request_id: u32,
+        flags: u16,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) {
+        // Both fit: the size checks ran against limits below u32::MAX and 253.
+        let header = FrameHeader {
+            payload_len: body.len() as u32,
+            magic,
+            message_id,
+            request_id,
+            fd_count: fds.len() as u16,
+            flags,
+        };
+        let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
+        bytes.extend_from_slice(&header.to_bytes());
+        bytes.extend_from_slice(&body);
+        self.transmits.push_back(Transmit { bytes, fds });
+    }
+
+    /// Takes every complete frame from the input.
+    fn read_frames(&mut self, now: Instant) -> Result<(), CloseReason> {
+        loop {
+            let available = self.input.len() - self.input_start;
+            if available < HEADER_LEN {
+                if available == 0 && !self.input_fds.is_empty() {
+                    return Err(ProtocolError::new(ProtocolErrorKind::StrayFds(
+                        self.input_fds.len(),
+                    ))
+                    .into());
+                }
+                let max_fds = self.limits.effective_max_fds_per_message();
+                if self.input_fds.len() > max_fds {
+                    return Err(LimitError::new(
+                        Limit::FdsPerMessage,
+                        LimitSide::Receiving,
+                        self.input_fds.len() as u64,
+                        max_fds as u64,
+                    )
+                    .into());
+                }
+                return Ok(());
+            }
+            let mut header_bytes = [0u8; HEADER_LEN];
+            header_bytes
+                .copy_from_slice(&self.input[self.input_start..self.input_start + HEADER_LEN]);
+            let header = FrameHeader::parse(&header_bytes);
+            self.check_incoming_header(&header)?;
+            let fd_count = usize::from(header.fd_count);
+            if self.input_fds.len() < fd_count {
+                return Err(ProtocolError::new(ProtocolErrorKind::MissingFds {
+                    announced: fd_count,
+                    arrived: self.input_fds.len(),
+                })
+                .into());
+            }
+            let frame_len = HEADER_LEN + header.payload_len as usize;
+            if available < frame_len {
+                if self.input_fds.len() > fd_count {
+                    return Err(ProtocolError::new(ProtocolErrorKind::StrayFds(
+                        self.input_fds.len() - fd_count,
+                    ))
+                    .into());
+                }
+                return Ok(());
+            }
+            let body_start = self.input_start + HEADER_LEN;
+            let body = self.input[body_start..self.input_start + frame_len].to_vec();
+            self.input_start += frame_len;
+            let fds: Vec<OwnedFd> = self.input_fds.drain(..fd_count).collect();
+            self.route_frame(now, header, body, fds)?;
+        }
+    }
+
+    fn check_incoming_header(&self, header: &FrameHeader) -> Result<(), CloseReason> {
+        if header.flags & !KNOWN_FLAGS != 0 {
+            return Err(ProtocolError::new(ProtocolErrorKind::UnknownFlags(header.flags)).into());
+        }
+        if header.is_error() && !header.is_response() {
+            return Err(ProtocolError::new(ProtocolErrorKind::ErrorWithoutResponse).into());
+        }
+        let max_bytes = self.limits.max_message_bytes;
+        if header.payload_len > max_bytes {
+            return Err(LimitError::new(
+                Limit::MessageBytes,
+                LimitSide::Receiving,
+                u64::from(header.payload_len),
+                u64::from(max_bytes),
+            )
+            .into());
+        }
+        let max_fds = self.limits.effective_max_fds_per_message();
+        if usize::from(header.fd_count) > max_fds {
+            return Err(LimitError::new(
+                Limit::FdsPerMessage,
+                LimitSide::Receiving,
+                u64::from(header.fd_count),
+                max_fds as u64,
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    fn route_frame(
+        &mut self,
+        now: Instant,
+        header: FrameHeader,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), CloseReason> {
+        let request_id = RequestId::new(header.request_id);
+        if header.is_response() {
+            let request_id = request_id
+                .ok_or_else(|| ProtocolError::new(ProtocolErrorKind::ResponseWithoutRequest))?;
+            return self.route_response(request_id, header, body, fds);
+        }
+        if header.magic != self.local.magic {
+            return Err(ProtocolError::new(ProtocolErrorKind::WrongMagic {
+                expected: self.local.magic,
+                found: header.magic,
+            })
+            .into());
+        }
+        if !self.rate.take(now) {
+            let rate = u64::from(self.limits.max_messages_per_second);
+            return Err(
+                LimitError::new(Limit::MessageRate, LimitSide::Receiving, rate + 1, rate).into(),
+            );
+        }
+        if let Some(request_id) = request_id {
+            if self.incoming.contains_key(&request_id) {
+                return Err(ProtocolError::new(ProtocolErrorKind::DuplicateRequestId(
+                    request_id.get(),
+                ))
+                .into());
+            }
+            let max = self.limits.max_in_flight_per_client;
+            if self.incoming.len() >= max {
+                return Err(LimitError::new(
+                    Limit::InFlight,
+                    LimitSide::Receiving,
+                    self.incoming.len() as u64 + 1,
+                    max as u64,
+                )
+                .into());
+            }
+            self.incoming.insert(request_id, header.message_id);
+        }
+        trace!(
+            request = header.request_id,
+            bytes = body.len(),
+            fds = fds.len(),
+            "recv {}::{}",
+            self.local.name,
+            self.local.describe(header.message_id)
+        );
+        self.events.push_back(Event::Message {
+            magic: header.magic,
+            id: header.message_id,
+            request_id,
+            body,
+            fds,
+        });
+        Ok(())
+    }
+
+    fn route_response(
+        &mut self,
+        request_id: RequestId,
+        header: FrameHeader,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), CloseReason> {
+        let Some(&pending) = self.pending.get(&request_id) else {
+            if self.timed_out.remove(request_id) {
+                debug!(request = %request_id, "discarding the late response to a call that timed out");
+                return Ok(());
+            }
+            return Err(ProtocolError::new(ProtocolErrorKind::UnexpectedResponse {
+                request_id: request_id.get(),
+            })
+            .into());
+        };
+        let expected_id = pending.message_id.wrapping_add(1);
+        if header.magic != self.peer.magic || header.message_id != expected_id {
+            return Err(ProtocolError::new(ProtocolErrorKind::ResponseMismatch {
+                request_id: request_id.get(),
+                expected_id,
+                found_id: header.message_id,
+                found_magic: header.magic,
+            })
+            .into());
+        }
+        self.pending.remove(&request_id);
+        let result = if header.is_error() {
+            if !fds.is_empty() {
+                let why = format!("it carries {} file descriptors", fds.len());
+                return Err(
+                    ProtocolError::new(ProtocolErrorKind::MalformedErrorResponse(why)).into(),
+                );
+            }
+            let message = decode_error_message(&body).map_err(|why| {
+                ProtocolError::new(ProtocolErrorKind::MalformedErrorResponse(why))
+            })?;
+            trace!(request = %request_id, "recv error for {}::{}: {message}", self.peer.name, self.peer.describe(pending.message_id));
+            Err(RemoteError::new(
+                message,
+                (self.peer.message_name)(pending.message_id),
+            ))
+        } else {
+            trace!(
+                request = %request_id,
+                bytes = body.len(),
+                fds = fds.len(),
+                "recv {}::{}",
+                self.peer.name,
+                self.peer.describe(header.message_id)
+            );
+            Ok((body, fds))
+        };
+        self.events
+            .push_back(Event::Response { request_id, result });
+        Ok(())
+    }
+
+    /// Drops consumed input, keeping the allocation reasonable.
+    fn compact_input(&mut self) {
+        if self.input_start == self.input.len() {
+            self.input.clear();
+            self.input_start = 0;
+            if self.input.capacity() > KEPT_INPUT_CAPACITY {
+                self.input.shrink_to(KEPT_INPUT_CAPACITY);
+            }
+        } else if self.input_start > 0 && self.input_start >= self.input.len() / 2 {
+            self.input.drain(..self.input_start);
+            self.input_start = 0;
+        }
+    }
+}
+
+/// Reads the `String` payload of an error response.
+fn decode_error_message(body: &[u8]) -> Result<String, String> {
+    let Some((len, text)) = body.split_first_chunk::<4>() else {
+        return Err(format!(
+            "its payload is {} bytes, too short for a string",
+            body.len()
+        ));
+    };
+    let len = u32::from_le_bytes(*len) as usize;
+    if len != text.len() {
+        return Err(format!(
+            "its string claims {len} bytes but {} follow",
+            text.len()
+        ));
+    }
+    String::from_utf8(text.to_vec()).map_err(|_| "its message is not UTF-8".to_owned())
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a char
+/// boundary.
+fn cut_at_char_boundary(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

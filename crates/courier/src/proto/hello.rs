@@ -1,0 +1,301 @@
+//! The handshake's hello.
+
+use crate::error::{HandshakeError, HandshakeErrorKind};
+
+/// The four bytes every hello starts with.
+pub const HELLO_MAGIC: [u8; 4] = *b"CRIR";
+/// The protocol version this crate speaks.
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Bytes of a hello before the two names.
+const FIXED_LEN: usize = 20;
+/// Hello flag: a server refuses the client; a refusal (u16 reason, two u32
+/// details) follows the names, and the server closes the connection.
+pub const HELLO_FLAG_REFUSED: u16 = 1 << 0;
+/// Every hello flag this protocol version defines.
+const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED;
+/// Refusal reason: the service already serves as many clients as it allows.
+const REFUSAL_SERVICE_FULL: u16 = 1;
+/// Bytes of a refusal after the names.
+const REFUSAL_LEN: usize = 10;
+
+/// Why a server refuses a client in its hello
+/// ([`Connection::refuse`](super::Connection::refuse)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The service already serves
+    /// [`Limits::max_clients`](crate::Limits::max_clients) clients.
+    ServiceFull {
+        /// Clients the service serves.
+        clients: u32,
+        /// Its limit.
+        max_clients: u32,
+    },
+}
+
+impl Refusal {
+    /// The handshake error both sides report for this refusal.
+    pub(crate) fn to_error(self) -> HandshakeError {
+        match self {
+            Refusal::ServiceFull {
+                clients,
+                max_clients,
+            } => HandshakeError::new(HandshakeErrorKind::ServiceFull {
+                clients,
+                max_clients,
+            }),
+        }
+    }
+
+    fn to_wire(self) -> (u16, u32, u32) {
+        match self {
+            Refusal::ServiceFull {
+                clients,
+                max_clients,
+            } => (REFUSAL_SERVICE_FULL, clients, max_clients),
+        }
+    }
+}
+
+/// What each side says first (all integers little-endian):
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 4 | `b"CRIR"` |
+/// | 4 | 2 | protocol version (1) |
+/// | 6 | 2 | flags (0) |
+/// | 8 | 4 | magic of the endpoint this side handles (local) |
+/// | 12 | 4 | magic of the endpoint it expects the other side to handle (peer) |
+/// | 16 | 4 | largest message body this side accepts, in bytes |
+/// | 20 | 2 + n | length, then UTF-8 name of the local endpoint |
+/// | .. | 2 + m | length, then UTF-8 name of the peer endpoint |
+///
+/// With flag [`HELLO_FLAG_REFUSED`] (bit 0, set by a server refusing the
+/// client), a refusal follows: u16 reason (1: the service is full), u32
+/// clients served, u32 the service's `max_clients`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hello {
+    pub(crate) local_magic: u32,
+    pub(crate) peer_magic: u32,
+    pub(crate) max_message_bytes: u32,
+    pub(crate) local_name: String,
+    pub(crate) peer_name: String,
+    /// The refusal to send (a refusing server's hello).
+    pub(crate) refusal: Option<Refusal>,
+    /// The refusal received, as the error to report.
+    pub(crate) refused: Option<HandshakeError>,
+}
+
+/// The outcome of reading a hello from the front of a buffer.
+#[derive(Debug)]
+pub(crate) enum ParsedHello {
+    /// More bytes are needed.
+    Incomplete,
+    /// A hello, and how many bytes it took.
+    Complete(Hello, usize),
+}
+
+impl Hello {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(FIXED_LEN + 4 + self.local_name.len() + self.peer_name.len());
+        out.extend_from_slice(&HELLO_MAGIC);
+        out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+        let flags = if self.refusal.is_some() {
+            HELLO_FLAG_REFUSED
+        } else {
+            0
+        };
+        out.extend_from_slice(&flags.to_le_bytes());
+        out.extend_from_slice(&self.local_magic.to_le_bytes());
+        out.extend_from_slice(&self.peer_magic.to_le_bytes());
+        out.extend_from_slice(&self.max_message_bytes.to_le_bytes());
+        for name in [&self.local_name, &self.peer_name] {
+            // Names are endpoint names from generated code; a name longer than
+            // a u16 is cut (it would not be a name anyone wrote).
+            let bytes = &name.as_bytes()[..name.len().min(usize::from(u16::MAX))];
+            out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+            out.extend_from_slice(bytes);
+        }
+        if let Some(refusal) = self.refusal {
+            let (reason, clients, max_clients) = refusal.to_wire();
+            out.extend_from_slice(&reason.to_le_bytes());
+            out.extend_from_slice(&clients.to_le_bytes());
+            out.extend_from_slice(&max_clients.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads a hello from the front of `bytes`, failing as early as the bytes
+    /// allow (garbage fails on its first byte).
+    pub(crate) fn parse(bytes: &[u8]) -> Result<ParsedHello, HandshakeError> {
+        let prefix = &bytes[..bytes.len().min(4)];
+        if prefix != &HELLO_MAGIC[..prefix.len()] {
+            return Err(HandshakeError::new(HandshakeErrorKind::NotCourier {
+                received: prefix.to_vec(),
+            }));
+        }
+        if bytes.len() < 6 {
+            return Ok(ParsedHello::Incomplete);
+        }
+        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if version != PROTOCOL_VERSION {
+            return Err(HandshakeError::new(HandshakeErrorKind::Version {
+                ours: PROTOCOL_VERSION,
+                theirs: version,
+            }));
+        }
+        if bytes.len() < FIXED_LEN {
+            return Ok(ParsedHello::Incomplete);
+        }
+        let flags = u16::from_le_bytes([bytes[6], bytes[7]]);
+        if flags & !KNOWN_HELLO_FLAGS != 0 {
+            return Err(HandshakeError::new(HandshakeErrorKind::Flags(flags)));
+        }
+        let u32_at = |at: usize| {
+            u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+        };
+        let (local_magic, peer_magic, max_message_bytes) = (u32_at(8), u32_at(12), u32_at(16));
+        let mut at = FIXED_LEN;
+        let mut names = Vec::with_capacity(2);
+        for _ in 0..2 {
+            let Some(len_bytes) = bytes.get(at..at + 2) else {
+                return Ok(ParsedHello::Incomplete);
+            };
+            let len = usize::from(u16::from_le_bytes([len_bytes[0], len_bytes[1]]));
+            let Some(name) = bytes.get(at + 2..at + 2 + len) else {
+                return Ok(ParsedHello::Incomplete);
+            };
+            let name = std::str::from_utf8(name)
+                .map_err(|_| HandshakeError::new(HandshakeErrorKind::InvalidName))?;
+            names.push(name.to_owned());
+            at += 2 + len;
+        }
+        let peer_name = names.pop().unwrap_or_default();
+        let local_name = names.pop().unwrap_or_default();
+        let mut refused = None;
+        if flags & HELLO_FLAG_REFUSED != 0 {
+            let Some(refusal) = bytes.get(at..at + REFUSAL_LEN) else {
+                return Ok(ParsedHello::Incomplete);
+            };
+            let reason = u16::from_le_bytes([refusal[0], refusal[1]]);
+            let detail = |at: usize| {
+                u32::from_le_bytes([
+                    refusal[at],
+                    refusal[at + 1],
+                    refusal[at + 2],
+                    refusal[at + 3],
+                ])
+            };
+            refused = Some(match reason {
+                REFUSAL_SERVICE_FULL => Refusal::ServiceFull {
+                    clients: detail(2),
+                    max_clients: detail(6),
+                }
+                .to_error(),
+                reason => HandshakeError::new(HandshakeErrorKind::Refused { reason }),
+            });
+            at += REFUSAL_LEN;
+        }
+        Ok(ParsedHello::Complete(
+            Hello {
+                local_magic,
+                peer_magic,
+                max_message_bytes,
+                local_name,
+                peer_name,
+                refusal: None,
+                refused,
+            },
+            at,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Hello {
+        Hello {
+            local_magic: 1,
+            peer_magic: 2,
+            max_message_bytes: 3,
+            local_name: "WindowClient".into(),
+            peer_name: "WindowServer".into(),
+            refusal: None,
+            refused: None,
+        }
+    }
+
+    #[test]
+    fn a_hello_reads_back_from_every_split() {
+        let bytes = sample().to_bytes();
+        for cut in 0..bytes.len() {
+            assert!(
+                matches!(Hello::parse(&bytes[..cut]), Ok(ParsedHello::Incomplete)),
+                "cut {cut}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(b"next frame");
+        match Hello::parse(&longer) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(hello, sample());
+                assert_eq!(len, bytes.len());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refusal_reads_back_from_every_split() {
+        let refusal = Refusal::ServiceFull {
+            clients: 3,
+            max_clients: 3,
+        };
+        let bytes = Hello {
+            refusal: Some(refusal),
+            ..sample()
+        }
+        .to_bytes();
+        for cut in 0..bytes.len() {
+            let parsed = Hello::parse(&bytes[..cut]);
+            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
+        }
+        match Hello::parse(&bytes) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(len, bytes.len());
+                assert_eq!(hello.refused, Some(refusal.to_error()));
+                assert_eq!(
+                    Hello {
+                        refused: None,
+                        ..hello
+                    },
+                    sample()
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn garbage_fails_on_the_first_byte() {
+        let err = Hello::parse(b"G").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &HandshakeErrorKind::NotCourier {
+                received: b"G".to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn another_version_fails_before_the_rest_arrives() {
+        let err = Hello::parse(b"CRIR\x02\x00").unwrap_err();
+        assert_eq!(
+            err.kind(),
+            &HandshakeErrorKind::Version { ours: 1, theirs: 2 }
+        );
+    }
+}

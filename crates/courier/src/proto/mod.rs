@@ -1,0 +1,270 @@
+//! The sans-IO protocol core: handshake, framing, fds, pending requests and
+//! limits, with no sockets, no clock and no async runtime.
+//!
+//! A [`Connection`] is a deterministic state machine. Bytes and fds that a
+//! driver read from a socket go in through [`Connection::handle_input`]; the
+//! current time comes in as an [`Instant`] argument; commands such as
+//! [`Connection::send_request`] queue frames; the driver takes the frames to
+//! write from [`Connection::poll_transmit`] and what happened from
+//! [`Connection::poll_event`]. The blocking driver ([`crate::blocking`]) and the
+//! tokio driver are thin loops around it, which is what keeps them identical
+//! in behaviour, and what lets the tests run two cores against each other on
+//! a fake clock.
+//!
+//! The core knows endpoints only by [`EndpointInfo`] (name, magic, message
+//! names for logs); it never decodes a message body. Drivers decode bodies
+//! with [`Endpoint::decode_message`] or [`crate::codec::decode_from_parts`].
+//!
+//! The bytes on the wire are specified in `docs/wire-format.md`.
+
+mod connection;
+mod frame;
+mod hello;
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::os::fd::OwnedFd;
+use std::time::Instant;
+
+pub use connection::Connection;
+pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
+pub use hello::{HELLO_FLAG_REFUSED, HELLO_MAGIC, PROTOCOL_VERSION, Refusal};
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, HandshakeError, LimitError, ProtocolError, RemoteError};
+use crate::limits::Limits;
+
+/// Which side of the handshake a connection plays: the client speaks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The side that connected; it sends its hello first.
+    Client,
+    /// The side that accepted; it answers the client's hello.
+    Server,
+}
+
+/// What the core knows of an endpoint: enough to frame, check and log.
+///
+/// # Example
+///
+/// ```
+/// use courier::proto::EndpointInfo;
+///
+/// let info = EndpointInfo::of::<courier::NoMessages>();
+/// assert_eq!(info.name, "NoMessages");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct EndpointInfo {
+    /// [`Endpoint::NAME`].
+    pub name: &'static str,
+    /// [`Endpoint::MAGIC`].
+    pub magic: u32,
+    /// [`Endpoint::message_name`], for logs.
+    pub message_name: fn(u32) -> Option<&'static str>,
+}
+
+impl EndpointInfo {
+    /// The info of endpoint `E`.
+    pub fn of<E: Endpoint>() -> EndpointInfo {
+        EndpointInfo {
+            name: E::NAME,
+            magic: E::MAGIC,
+            message_name: E::message_name,
+        }
+    }
+
+    /// The name of message `id`, or `message <id>` when unknown.
+    pub(crate) fn describe(&self, id: u32) -> MessageLabel {
+        MessageLabel {
+            name: (self.message_name)(id),
+            id,
+        }
+    }
+}
+
+/// A message name for logs: `CreateWindow` or `message 17`.
+pub(crate) struct MessageLabel {
+    name: Option<&'static str>,
+    id: u32,
+}
+
+impl fmt::Display for MessageLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name {
+            Some(name) => f.write_str(name),
+            None => write!(f, "message {}", self.id),
+        }
+    }
+}
+
+/// How to set up a [`Connection`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Client (speaks first) or server.
+    pub side: Side,
+    /// The endpoint this side handles: messages for it arrive as
+    /// [`Event::Message`].
+    pub local: EndpointInfo,
+    /// The endpoint the peer handles: this side sends requests and one-way
+    /// messages to it.
+    pub peer: EndpointInfo,
+    /// The limits this side enforces (and announces, for message size).
+    pub limits: Limits,
+}
+
+/// The id that matches a response to its request: never 0, unique among the
+/// requests of one connection still waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(NonZeroU32);
+
+impl RequestId {
+    /// The id `value`, or `None` for 0 (which means "one-way" on the wire).
+    pub fn new(value: u32) -> Option<RequestId> {
+        NonZeroU32::new(value).map(RequestId)
+    }
+
+    /// The id as on the wire.
+    pub fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Bytes to write to the socket, with the fds that must travel with their
+/// first byte (`SCM_RIGHTS` in the same `sendmsg`).
+///
+/// A driver writes `bytes` in order, possibly over several writes; the fds go
+/// with the first write that sends at least one byte, after which the
+/// driver drops (closes) its copies.
+#[derive(Debug)]
+pub struct Transmit {
+    /// The bytes: one or more whole frames (or the hello).
+    pub bytes: Vec<u8>,
+    /// Fds to attach to the first byte.
+    pub fds: Vec<OwnedFd>,
+}
+
+/// What happened on a connection, from [`Connection::poll_event`].
+#[derive(Debug)]
+pub enum Event {
+    /// The handshake succeeded; commands may be given from now on.
+    HandshakeComplete,
+    /// A request or one-way message for the local endpoint.
+    Message {
+        /// The local endpoint's magic.
+        magic: u32,
+        /// The message id (decode with [`Endpoint::decode_message`]).
+        id: u32,
+        /// `Some` for a request: answer it with [`Connection::send_response`]
+        /// or [`Connection::send_error_response`].
+        request_id: Option<RequestId>,
+        /// The message body.
+        body: Vec<u8>,
+        /// The fds that came with it, in order.
+        fds: Vec<OwnedFd>,
+    },
+    /// The response to a request this side sent.
+    Response {
+        /// The request it answers.
+        request_id: RequestId,
+        /// The body and fds, or the remote handler's error.
+        result: Result<(Vec<u8>, Vec<OwnedFd>), RemoteError>,
+    },
+    /// A request's deadline passed; a response that arrives later is
+    /// discarded.
+    CallTimedOut {
+        /// The request that timed out.
+        request_id: RequestId,
+    },
+    /// The connection is closed; no further events follow. Waiting requests
+    /// will get no response. The driver should write what
+    /// [`Connection::poll_transmit`] still returns without blocking (a
+    /// server's hello after a failed handshake), then close the socket.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// Why a connection closed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The peer closed its end (end of file, reset, broken pipe).
+    PeerClosed,
+    /// This side closed it ([`Connection::close`] with no fault).
+    Local,
+    /// The handshake failed.
+    Handshake(HandshakeError),
+    /// The peer broke the wire protocol.
+    Protocol(ProtocolError),
+    /// The peer broke a limit.
+    LimitExceeded(LimitError),
+    /// The driver's socket failed.
+    Io(std::io::Error),
+}
+
+impl CloseReason {
+    /// Whether this is an orderly close (the peer went away, or this side
+    /// closed), as opposed to a failure worth reporting.
+    pub fn is_orderly(&self) -> bool {
+        matches!(self, CloseReason::PeerClosed | CloseReason::Local)
+    }
+
+    /// The error a caller sees for this close: [`Error::Disconnected`] for an
+    /// orderly close, the detailed error otherwise.
+    pub fn into_error(self) -> Error {
+        match self {
+            CloseReason::PeerClosed | CloseReason::Local => Error::Disconnected,
+            CloseReason::Handshake(e) => Error::Handshake(e),
+            CloseReason::Protocol(e) => Error::Protocol(e),
+            CloseReason::LimitExceeded(e) => Error::LimitExceeded(e),
+            CloseReason::Io(e) => Error::Io(e),
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CloseReason::PeerClosed => f.write_str("the peer closed the connection"),
+            CloseReason::Local => f.write_str("closed by this side"),
+            CloseReason::Handshake(e) => e.fmt(f),
+            CloseReason::Protocol(e) => e.fmt(f),
+            CloseReason::LimitExceeded(e) => e.fmt(f),
+            CloseReason::Io(e) => write!(f, "the socket failed: {e}"),
+        }
+    }
+}
+
+impl From<ProtocolError> for CloseReason {
+    fn from(error: ProtocolError) -> CloseReason {
+        CloseReason::Protocol(error)
+    }
+}
+
+impl From<LimitError> for CloseReason {
+    fn from(error: LimitError) -> CloseReason {
+        CloseReason::LimitExceeded(error)
+    }
+}
+
+impl From<HandshakeError> for CloseReason {
+    fn from(error: HandshakeError) -> CloseReason {
+        CloseReason::Handshake(error)
+    }
+}
+
+/// The earlier of two optional instants.
+pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}

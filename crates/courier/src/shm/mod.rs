@@ -1,0 +1,147 @@
+//! Shared memory: buffers and bitmaps that travel as an fd, not as bytes.
+//!
+//! - [`SharedBuffer`]: SerenityOS's `Core::AnonymousBuffer`, a memfd mapped
+//!   into both processes.
+//! - [`ShareableBitmap`]: SerenityOS's `Gfx::ShareableBitmap` (the `[Bitmap]`
+//!   attribute of an `.ipc` parameter), pixels in a [`SharedBuffer`].
+//! - [`BitmapSequence`]: SerenityOS's `Gfx::BitmapSequence`, several frames
+//!   back to back in one [`SharedBuffer`].
+//!
+//! Sending one duplicates the fd; the receiver maps the same memory, so a
+//! write on either side is seen by the other without another message.
+//!
+//! # Untrusted peers
+//!
+//! Decoding checks what the peer claims against what it sent: a buffer's
+//! size against the real size of its file (`fstat`), a bitmap's rows and
+//! every frame of a sequence against the buffer, so a lying peer gets a
+//! [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid) error
+//! instead of a `SIGBUS`.
+//!
+//! Two hazards remain with an unsealed buffer, and both are the nature of
+//! shared memory: the peer can **change the bytes** at any moment, even while
+//! you hold a slice over them (treat them as untrusted input, copy out before
+//! validating, never derive an unsafe invariant from them), and it can
+//! **shrink the file** after the check, after which touching the lost pages
+//! raises `SIGBUS`. A sender that calls [`SharedBuffer::seal_read_only`]
+//! gives both up for good, and the receiver can check that with
+//! [`SharedBuffer::is_sealed`].
+
+mod bitmap;
+mod buffer;
+mod sequence;
+
+pub use bitmap::{BitmapFormat, ShareableBitmap};
+pub use buffer::SharedBuffer;
+pub use sequence::{BitmapMetadata, BitmapSequence};
+
+use std::io;
+
+/// Why a shared-memory operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShmError {
+    /// A buffer larger than the wire's `u32` size field can describe.
+    #[error(
+        "a shared buffer of {len} bytes is larger than the 4294967295 bytes the wire can describe; \
+         split the data over several buffers"
+    )]
+    TooLarge {
+        /// The requested size.
+        len: usize,
+    },
+    /// The memory file could not be created or sized.
+    #[error(
+        "could not create a shared memory file of {len} bytes: {source}; \
+         check the process's memory and descriptor limits"
+    )]
+    Create {
+        /// The requested size.
+        len: usize,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The memory file could not be mapped.
+    #[error("could not map {len} bytes of shared memory: {source}")]
+    Map {
+        /// The length to map.
+        len: usize,
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The buffer could not be sealed.
+    #[error(
+        "could not seal the shared buffer read-only: {source}; sealing needs a buffer made by \
+         SharedBuffer::new and no other writable mapping of it (drop other writable copies first)"
+    )]
+    Seal {
+        /// The system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A write to a buffer that is mapped read-only.
+    #[error(
+        "the shared buffer is read-only (sealed, or received without write access); \
+         copy it into a new buffer to change it"
+    )]
+    ReadOnly,
+    /// An operation that needs memory on an invalid (empty) buffer or bitmap.
+    #[error("the shared buffer or bitmap is invalid: it holds no memory")]
+    Invalid,
+    /// Bitmap dimensions, pitch or offsets that do not fit their buffer.
+    #[error("{0}")]
+    Layout(String),
+    /// A pixel outside the bitmap.
+    #[error("pixel ({x}, {y}) is outside the {width}x{height} bitmap")]
+    OutOfBounds {
+        /// The column asked for.
+        x: u32,
+        /// The row asked for.
+        y: u32,
+        /// The bitmap's width.
+        width: u32,
+        /// The bitmap's height.
+        height: u32,
+    },
+}
+
+/// The largest width or height a received bitmap may have.
+pub const MAX_BITMAP_DIMENSION: u32 = 32768;
+
+/// Checks one bitmap (or frame) layout against the buffer that holds it:
+/// dimensions in `1..=MAX_BITMAP_DIMENSION`, `pitch >= width * 4`, and
+/// `offset + pitch * height <= buffer_len`, all in checked arithmetic.
+/// Returns the byte range of the pixels.
+pub(crate) fn check_layout(
+    width: u32,
+    height: u32,
+    pitch: u32,
+    offset: u32,
+    buffer_len: usize,
+) -> Result<std::ops::Range<usize>, String> {
+    if width == 0 || height == 0 || width > MAX_BITMAP_DIMENSION || height > MAX_BITMAP_DIMENSION {
+        return Err(format!(
+            "bitmap of {width}x{height} pixels: each side must be between 1 and \
+             {MAX_BITMAP_DIMENSION}"
+        ));
+    }
+    let row_bytes = u64::from(width) * 4;
+    if u64::from(pitch) < row_bytes {
+        return Err(format!(
+            "bitmap pitch of {pitch} bytes is less than its {width} pixels of 4 bytes need \
+             ({row_bytes} bytes)"
+        ));
+    }
+    let size = u64::from(pitch) * u64::from(height);
+    let end = u64::from(offset) + size;
+    if end > buffer_len as u64 {
+        return Err(format!(
+            "bitmap rows need bytes {offset}..{end} ({height} rows of {pitch} bytes) \
+             but the shared buffer holds only {buffer_len} bytes"
+        ));
+    }
+    // Both fit in usize: `end <= buffer_len`.
+    Ok(offset as usize..end as usize)
+}

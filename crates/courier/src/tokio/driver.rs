@@ -1,0 +1,587 @@
+//! The tokio driver: one task per connection around the sans-IO core,
+//! shaped like quinn's `ConnectionDriver`.
+//!
+//! The core and everything the handles share live in [`Shared`], behind a
+//! mutex held only for short, non-blocking sections. Handles (connections,
+//! client handles, response futures) lock it to give commands to the core,
+//! then wake the driver through [`Shared::wake`]. The driver task alone
+//! owns the socket: each round it feeds the core what the socket has
+//! (`recvmsg` with `SCM_RIGHTS`), writes what the core queued (`sendmsg`),
+//! routes the core's events (responses to their callers' oneshot channels,
+//! messages to the handler, outside the lock), then waits for the socket,
+//! a wake-up or the core's next deadline.
+//!
+//! Apart from generics this is the blocking driver's logic: the same core
+//! calls in the same order, the same handling of end of file and resets, the
+//! same `dispatch` and `queue_answer`.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ::tokio::io::Interest;
+use ::tokio::net::UnixStream;
+use ::tokio::sync::{Notify, oneshot, watch};
+use tracing::{debug, warn};
+
+use crate::endpoint::Endpoint;
+use crate::error::{Error, HandshakeError, ProtocolError, ProtocolErrorKind, RemoteError};
+use crate::handler::{Answer, Incoming, Reply, dispatch, queue_answer};
+use crate::peer::PeerCredentials;
+use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit, earliest};
+use crate::transport::{recv_with_fds, send_with_fds};
+
+/// Bytes asked of the socket per read.
+const READ_BUFFER: usize = 128 << 10;
+/// Reads per round before the driver looks at what arrived.
+const READS_PER_ROUND: usize = 64;
+/// How long a closing connection (`close`, or its last handle dropped) keeps
+/// writing what was queued before, if the peer reads slowly.
+pub(crate) const CLOSE_LINGER: Duration = Duration::from_secs(5);
+
+/// A response as the core delivered it.
+pub(crate) type ResponseResult = Result<(Vec<u8>, Vec<OwnedFd>), RemoteError>;
+
+/// What a call's oneshot channel carries. A call whose sender is dropped
+/// unanswered learns why from [`Shared::take_close_error`].
+pub(crate) enum CallOutcome {
+    Response(ResponseResult),
+    TimedOut,
+}
+
+/// How the driver hands a decoded message to the application: the message,
+/// and whether it is a request (it needs an answer).
+pub(crate) type MessageFn<L> = Box<dyn FnMut(<L as Endpoint>::Message, bool) -> Reply + Send>;
+
+/// What the handles of one connection share with its driver task.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Wakes the driver after a command (a permit is kept if it is busy).
+    wake: Notify,
+    credentials: PeerCredentials,
+    /// Its sender lives in the driver task; it is dropped when the task ends.
+    ended: watch::Receiver<()>,
+}
+
+struct State {
+    core: Connection,
+    writing: Option<Writing>,
+    /// Calls waiting for their response.
+    calls: HashMap<RequestId, oneshot::Sender<CallOutcome>>,
+    closed: Closed,
+    /// `close` was called or the last handle dropped: refuse commands, write
+    /// what is queued, then close.
+    closing: bool,
+    handshake_done: bool,
+    /// Whoever closed the core reports the reason itself (a response that
+    /// did not decode).
+    close_reported: bool,
+}
+
+/// A transmit being written, possibly over several writes.
+struct Writing {
+    transmit: Transmit,
+    written: usize,
+}
+
+enum Closed {
+    Open,
+    /// Closed, and the reason not yet reported to anyone.
+    Unreported(CloseReason),
+    /// Closed, and the reason already reported once.
+    Reported,
+}
+
+impl State {
+    fn is_flushed(&self) -> bool {
+        self.writing.is_none() && !self.core.has_transmit()
+    }
+
+    /// Whether commands are refused.
+    fn is_closed(&self) -> bool {
+        self.closing || !matches!(self.closed, Closed::Open)
+    }
+
+    /// The error for an operation on a closed connection: the detailed
+    /// reason the first time, [`Error::Disconnected`] afterwards (as the
+    /// blocking driver).
+    fn take_close_error(&mut self) -> Error {
+        match std::mem::replace(&mut self.closed, Closed::Reported) {
+            Closed::Unreported(reason) => reason.into_error(),
+            Closed::Open => {
+                self.closed = Closed::Open;
+                Error::Disconnected
+            }
+            Closed::Reported => Error::Disconnected,
+        }
+    }
+
+    fn check_open(&mut self) -> Result<(), Error> {
+        if self.is_closed() { Err(self.take_close_error()) } else { Ok(()) }
+    }
+}
+
+impl Shared {
+    /// The shared half of a new connection (its core at the start of the
+    /// handshake), and the sender whose drop marks the end of its task.
+    pub(crate) fn new(config: Config, credentials: PeerCredentials) -> (Arc<Shared>, watch::Sender<()>) {
+        let (ended_tx, ended) = watch::channel(());
+        let state = State {
+            core: Connection::new(config, Instant::now()),
+            writing: None,
+            calls: HashMap::new(),
+            closed: Closed::Open,
+            closing: false,
+            handshake_done: false,
+            close_reported: false,
+        };
+        let shared = Shared { state: Mutex::new(state), wake: Notify::new(), credentials, ended };
+        (Arc::new(shared), ended_tx)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Handlers never run under this lock, so a poisoned lock only means a
+        // panic in courier's own short sections; the state is still
+        // consistent enough to report errors.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn credentials(&self) -> PeerCredentials {
+        self.credentials
+    }
+
+    /// On a server before the handshake: refuse the client (see
+    /// [`Connection::refuse`]).
+    pub(crate) fn refuse(&self, refusal: crate::proto::Refusal) {
+        self.lock().core.refuse(refusal);
+    }
+
+    /// Queues request `id` and returns the channel its outcome arrives on.
+    pub(crate) fn start_call(
+        &self,
+        magic: u32,
+        id: u32,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+        timeout: Option<Duration>,
+    ) -> Result<oneshot::Receiver<CallOutcome>, Error> {
+        let mut state = self.lock();
+        state.check_open()?;
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let request_id = state.core.send_request(magic, id, body, fds, deadline)?;
+        let (sender, receiver) = oneshot::channel();
+        state.calls.insert(request_id, sender);
+        drop(state);
+        self.wake.notify_one();
+        Ok(receiver)
+    }
+
+    /// The body and fds of a call's response, or why there is none.
+    pub(crate) fn finish_call(
+        &self,
+        outcome: Result<CallOutcome, oneshot::error::RecvError>,
+    ) -> Result<(Vec<u8>, Vec<OwnedFd>), Error> {
+        match outcome {
+            Ok(CallOutcome::Response(Ok(parts))) => Ok(parts),
+            Ok(CallOutcome::Response(Err(remote))) => Err(Error::Remote(remote)),
+            Ok(CallOutcome::TimedOut) => Err(Error::Timeout),
+            Err(_) => Err(self.lock().take_close_error()),
+        }
+    }
+
+    /// Closes the connection because a response did not decode; the caller
+    /// reports the error itself (as the blocking driver).
+    pub(crate) fn fail_response(&self, error: ProtocolError) {
+        let mut state = self.lock();
+        state.close_reported = true;
+        state.core.close(CloseReason::Protocol(error));
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Queues one-way message `id`.
+    pub(crate) fn send_oneway(&self, magic: u32, id: u32, body: Vec<u8>, fds: Vec<OwnedFd>) -> Result<(), Error> {
+        let mut state = self.lock();
+        state.check_open()?;
+        state.core.send_oneway(magic, id, body, fds)?;
+        drop(state);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Queues the answer a [`Responder`](crate::Responder) gave later.
+    fn queue_deferred_answer(&self, answer: Answer) {
+        let mut state = self.lock();
+        if state.core.is_closed() {
+            debug!("dropping a deferred answer: the connection is closed");
+            return;
+        }
+        if let Err(error) = queue_answer(&mut state.core, answer) {
+            debug!("could not answer a request: {error}");
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Closes the connection: calls waiting fail with
+    /// [`Error::Disconnected`] at once, commands are refused, what was queued
+    /// before is still written (for at most [`CLOSE_LINGER`]), then the
+    /// socket is closed.
+    pub(crate) fn close(&self) {
+        let mut state = self.lock();
+        if !state.closing {
+            state.closing = true;
+            state.calls.clear();
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// Whether commands are refused (closed or closing).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().is_closed()
+    }
+
+    /// The error for an operation on this closed connection.
+    pub(crate) fn take_close_error(&self) -> Error {
+        self.lock().take_close_error()
+    }
+
+    /// Resolves once the driver task has ended: socket closed, handler
+    /// dropped.
+    pub(crate) fn ended(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut ended = self.ended.clone();
+        async move { while ended.changed().await.is_ok() {} }
+    }
+
+    /// Marks the connection closed after its task ended without closing the
+    /// core (a handler panicked): callers get an error, not a hang.
+    fn abandon(&self) {
+        let mut state = self.lock();
+        state.calls.clear();
+        if !state.core.is_closed() {
+            state.core.close(CloseReason::Local);
+            let error = io::Error::other("the connection's task ended unexpectedly (did a handler panic?)");
+            state.closed = Closed::Unreported(CloseReason::Io(error));
+        }
+    }
+}
+
+/// Keeps a connection open while it lives; the last one dropped closes it
+/// (see [`Shared::close`]). Held by each `AsyncConnection` and by the
+/// futures of its calls.
+pub(crate) struct KeepOpen(pub(crate) Arc<Shared>);
+
+impl Drop for KeepOpen {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.closing = true;
+        drop(state);
+        self.0.wake.notify_one();
+    }
+}
+
+/// Ends a driver task: marks the connection closed if the task did not get
+/// to (a panic), then drops the sender that [`Shared::ended`] waits on.
+pub(crate) struct EndGuard {
+    shared: Arc<Shared>,
+    ended: Option<watch::Sender<()>>,
+}
+
+impl EndGuard {
+    pub(crate) fn new(shared: Arc<Shared>, ended: watch::Sender<()>) -> EndGuard {
+        EndGuard { shared, ended: Some(ended) }
+    }
+}
+
+impl Drop for EndGuard {
+    fn drop(&mut self) {
+        self.shared.abandon();
+        drop(self.ended.take());
+    }
+}
+
+/// The driver of one connection; [`Driver::run`] is its task.
+pub(crate) struct Driver {
+    shared: Arc<Shared>,
+    socket: UnixStream,
+    read_buffer: Vec<u8>,
+    linger_until: Option<Instant>,
+    socket_shut_down: bool,
+    final_reason: Option<CloseReason>,
+}
+
+impl Driver {
+    pub(crate) fn new(shared: Arc<Shared>, socket: UnixStream) -> Driver {
+        Driver {
+            shared,
+            socket,
+            read_buffer: vec![0; READ_BUFFER],
+            linger_until: None,
+            socket_shut_down: false,
+            final_reason: None,
+        }
+    }
+
+    /// Runs the connection until it closes, then closes the socket and
+    /// returns why it closed. `setup` is called once the handshake completes
+    /// and returns what handles the local endpoint's messages (called on
+    /// this task, in order); it is dropped when this returns.
+    pub(crate) async fn run<L: Endpoint>(mut self, setup: impl FnOnce() -> MessageFn<L> + Send) -> CloseReason {
+        let mut setup = Some(setup);
+        let mut handler: Option<MessageFn<L>> = None;
+        let mut incoming: VecDeque<Incoming> = VecDeque::new();
+        let shared = Arc::clone(&self.shared);
+        loop {
+            let handshake_done = {
+                let mut state = shared.lock();
+                self.pump_input(&mut state, &mut incoming);
+                state.handshake_done
+            };
+            // Before the output is written: a server registers its client
+            // before its hello tells the client the handshake is done.
+            if handshake_done && handler.is_none() {
+                if let Some(setup) = setup.take() {
+                    handler = Some(setup());
+                }
+            }
+            if let Some(handler) = handler.as_mut() {
+                while let Some(message) = incoming.pop_front() {
+                    if !self.handle_one::<L>(handler, message) {
+                        incoming.clear();
+                        break;
+                    }
+                }
+            }
+            let (deadline, want_write) = {
+                let mut state = shared.lock();
+                self.pump_output(&mut state, &mut incoming);
+                if state.core.is_closed() {
+                    break;
+                }
+                (earliest(state.core.poll_timeout(), self.linger_until), !state.is_flushed())
+            };
+            self.wait(deadline, want_write).await;
+        }
+        // Messages that arrived before the close are handled (their answers
+        // go nowhere), as the blocking driver's `dispatch` does.
+        if let Some(handler) = handler.as_mut() {
+            for message in incoming.drain(..) {
+                if !self.handle_one::<L>(handler, message) {
+                    break;
+                }
+            }
+        }
+        self.final_reason.take().unwrap_or(CloseReason::Local)
+    }
+
+    /// Waits for the socket, a command, or `deadline`.
+    async fn wait(&self, deadline: Option<Instant>, want_write: bool) {
+        let sleep = async {
+            match deadline {
+                Some(deadline) => ::tokio::time::sleep_until(deadline.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let failed = ::tokio::select! {
+            () = self.shared.wake.notified() => None,
+            ready = self.socket.readable() => ready.err(),
+            ready = self.socket.writable(), if want_write => ready.err(),
+            () = sleep => None,
+        };
+        if let Some(error) = failed {
+            self.shared.lock().core.close(CloseReason::Io(error));
+        }
+    }
+
+    /// Decodes and handles one message, then queues its answer. `false` when
+    /// it did not decode (the connection is then closed).
+    fn handle_one<L: Endpoint>(&self, handler: &mut MessageFn<L>, incoming: Incoming) -> bool {
+        let is_request = incoming.request_id.is_some();
+        let mut handle = |message: L::Message| handler(message, is_request);
+        match dispatch::<L, _>(&mut handle, incoming) {
+            Ok(Answer::Deferred(deferred)) => {
+                let shared = Arc::downgrade(&self.shared);
+                deferred.bind::<L>(move |answer| {
+                    if let Some(shared) = shared.upgrade() {
+                        shared.queue_deferred_answer(answer);
+                    }
+                });
+                true
+            }
+            Ok(answer) => {
+                let mut state = self.shared.lock();
+                if let Err(error) = queue_answer(&mut state.core, answer) {
+                    debug!("could not answer a request: {error}");
+                }
+                true
+            }
+            Err(error) => {
+                self.shared.lock().core.close(CloseReason::Protocol(error));
+                false
+            }
+        }
+    }
+
+    /// The first half of a round, without waiting: timers, reads, events.
+    fn pump_input(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+        let now = Instant::now();
+        state.core.handle_timeout(now);
+        self.read_available(state, now);
+        self.drain_events(state, incoming);
+    }
+
+    /// The second half: writes, events (a failed write, a close by a
+    /// handle; never a message, which only input brings), closing.
+    fn pump_output(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+        let now = Instant::now();
+        self.write_available(state);
+        self.drain_events(state, incoming);
+        if state.closing && !state.core.is_closed() {
+            let linger_over = self.linger_until.is_some_and(|until| until <= now);
+            if state.is_flushed() || linger_over {
+                if linger_over {
+                    warn!(
+                        "closing the connection to `{}` with output unsent: the peer did not read it within {CLOSE_LINGER:?}",
+                        state.core.peer().name
+                    );
+                }
+                state.core.close(CloseReason::Local);
+                self.drain_events(state, incoming);
+            } else if self.linger_until.is_none() {
+                self.linger_until = now.checked_add(CLOSE_LINGER);
+            }
+        }
+        if state.core.is_closed() && !self.socket_shut_down {
+            // Whatever can still be written without waiting is (a server's
+            // hello after a failed handshake); then the peer sees the end at
+            // once, whoever still holds the socket.
+            self.write_available(state);
+            self.socket_shut_down = true;
+            let _ = rustix::net::shutdown(&self.socket, rustix::net::Shutdown::Both);
+        }
+    }
+
+    fn read_available(&mut self, state: &mut State, now: Instant) {
+        for _ in 0..READS_PER_ROUND {
+            if state.core.is_closed() {
+                return;
+            }
+            let mut fds = Vec::new();
+            let socket = &self.socket;
+            let buffer = &mut self.read_buffer;
+            match socket.try_io(Interest::READABLE, || recv_with_fds(socket, buffer, &mut fds)) {
+                Ok(received) if received.fds_truncated => {
+                    drop(fds);
+                    let error = ProtocolError::new(ProtocolErrorKind::FdsTruncated);
+                    state.core.close(CloseReason::Protocol(error));
+                    return;
+                }
+                Ok(received) if received.bytes == 0 => {
+                    state.core.handle_peer_closed();
+                    return;
+                }
+                Ok(received) => state.core.handle_input(now, &self.read_buffer[..received.bytes], fds),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if is_peer_gone(&error) => {
+                    state.core.handle_peer_closed();
+                    return;
+                }
+                Err(error) => {
+                    state.core.close(CloseReason::Io(error));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn write_available(&mut self, state: &mut State) {
+        loop {
+            if state.writing.is_none() {
+                state.writing = state.core.poll_transmit().map(|transmit| Writing { transmit, written: 0 });
+            }
+            let Some(writing) = state.writing.as_mut() else { return };
+            let first = writing.written == 0;
+            let result = {
+                let fds: Vec<BorrowedFd<'_>> =
+                    if first { writing.transmit.fds.iter().map(|fd| fd.as_fd()).collect() } else { Vec::new() };
+                let bytes = &writing.transmit.bytes[writing.written..];
+                self.socket.try_io(Interest::WRITABLE, || send_with_fds(&self.socket, bytes, &fds))
+            };
+            match result {
+                Ok(written) => {
+                    if first {
+                        // The peer has its copies now; close ours.
+                        writing.transmit.fds.clear();
+                    }
+                    writing.written += written;
+                    if writing.written >= writing.transmit.bytes.len() {
+                        state.writing = None;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) => {
+                    state.writing = None;
+                    if is_peer_gone(&error) {
+                        state.core.handle_peer_closed();
+                    } else {
+                        state.core.close(CloseReason::Io(error));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drain_events(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+        while let Some(event) = state.core.poll_event() {
+            match event {
+                Event::HandshakeComplete => state.handshake_done = true,
+                Event::Message { id, request_id, body, fds, .. } => {
+                    incoming.push_back(Incoming { id, request_id, body, fds });
+                }
+                Event::Response { request_id, result } => {
+                    // A caller that gave up dropped its receiver; the response
+                    // (and its fds) is dropped with the error.
+                    if let Some(call) = state.calls.remove(&request_id) {
+                        let _ = call.send(CallOutcome::Response(result));
+                    }
+                }
+                Event::CallTimedOut { request_id } => {
+                    if let Some(call) = state.calls.remove(&request_id) {
+                        let _ = call.send(CallOutcome::TimedOut);
+                    }
+                }
+                Event::Closed { reason } => {
+                    state.calls.clear();
+                    self.final_reason = Some(copy_reason(&reason));
+                    state.closed =
+                        if state.close_reported { Closed::Reported } else { Closed::Unreported(reason) };
+                }
+            }
+        }
+    }
+}
+
+/// A copy of `reason` (an I/O error is copied as its kind and message).
+pub(crate) fn copy_reason(reason: &CloseReason) -> CloseReason {
+    match reason {
+        CloseReason::PeerClosed => CloseReason::PeerClosed,
+        CloseReason::Local => CloseReason::Local,
+        CloseReason::Handshake(error) => CloseReason::Handshake(HandshakeError::clone(error)),
+        CloseReason::Protocol(error) => CloseReason::Protocol(error.clone()),
+        CloseReason::LimitExceeded(error) => CloseReason::LimitExceeded(error.clone()),
+        CloseReason::Io(error) => CloseReason::Io(io::Error::new(error.kind(), error.to_string())),
+    }
+}
+
+/// Whether `error` means the peer closed or reset the connection.
+fn is_peer_gone(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+    )
+}

@@ -1,0 +1,96 @@
+//! Transports: how frames' bytes and fds reach the peer.
+//!
+//! The protocol core ([`crate::proto`]) produces bytes plus fds and consumes
+//! the same; a [`Transport`] moves them. [`UnixTransport`] is a Unix stream
+//! socket with `SCM_RIGHTS`; a shared-memory ring for the hot path can come
+//! later behind the same trait.
+//!
+//! [`send_with_fds`] and [`recv_with_fds`] are the two system calls behind
+//! [`UnixTransport`], exposed for drivers that own their socket type (the
+//! tokio driver calls them inside its readiness handling).
+
+mod unix;
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+pub use unix::UnixTransport;
+
+use crate::peer::PeerCredentials;
+
+/// What one receive brought.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Bytes read into the buffer; 0 means the peer closed its end.
+    pub bytes: usize,
+    /// The kernel dropped fds that did not fit (`MSG_CTRUNC`): a protocol
+    /// error, since a message's fds are gone.
+    pub fds_truncated: bool,
+}
+
+/// A non-blocking, connected, ordered byte stream that carries fds.
+///
+/// Both operations never block: they return an error of kind
+/// [`io::ErrorKind::WouldBlock`] when they cannot proceed, and the driver
+/// waits for readiness of [`AsFd::as_fd`] (`poll(2)`). They retry `EINTR`
+/// themselves. A broken connection is an error of kind `BrokenPipe` or
+/// `ConnectionReset`, or a receive of 0 bytes.
+pub trait Transport: AsFd + Send + Sync + std::fmt::Debug {
+    /// Writes a prefix of `bytes`, with `fds` attached to its first byte, and
+    /// returns its length (at least 1 for a non-empty `bytes`). The fds are
+    /// sent whenever the result is `Ok`.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when the peer's buffer is full; other errors when the
+    /// connection failed.
+    fn send(&self, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize>;
+
+    /// Reads into `buf`, appending the fds that arrived (close-on-exec) to
+    /// `fds`.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` when nothing is there; other errors when the connection
+    /// failed.
+    fn recv(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<Received>;
+
+    /// Who is on the other end.
+    ///
+    /// # Errors
+    ///
+    /// When the transport cannot tell (the operating-system error).
+    fn peer_credentials(&self) -> io::Result<PeerCredentials>;
+}
+
+/// `sendmsg(2)` on a Unix stream socket: writes a prefix of `bytes` with
+/// `fds` attached to its first byte (`SCM_RIGHTS`), without blocking, without
+/// `SIGPIPE`, retrying `EINTR`.
+///
+/// # Errors
+///
+/// `WouldBlock` when the socket buffer is full, `BrokenPipe` when the peer
+/// is gone, `InvalidInput` for more than 253 fds.
+#[doc(alias = "sendmsg")]
+#[doc(alias = "SCM_RIGHTS")]
+pub fn send_with_fds(socket: impl AsFd, bytes: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<usize> {
+    crate::sys::socket::send_with_fds(socket.as_fd(), bytes, fds)
+}
+
+/// `recvmsg(2)` on a Unix stream socket with `MSG_CMSG_CLOEXEC`: reads into
+/// `buf` and appends the fds that arrived to `fds`, without blocking,
+/// retrying `EINTR`.
+///
+/// # Errors
+///
+/// `WouldBlock` when nothing is there to read; `ConnectionReset` and others
+/// when the connection failed.
+#[doc(alias = "recvmsg")]
+#[doc(alias = "SCM_RIGHTS")]
+pub fn recv_with_fds(
+    socket: impl AsFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<Received> {
+    crate::sys::socket::recv_with_fds(socket.as_fd(), buf, fds)
+}

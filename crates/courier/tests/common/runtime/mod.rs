@@ -1,0 +1,350 @@
+//! Helpers for the runtime tests (`tests/runtime_*.rs`): fd accounting, an
+//! echo service, and running that service in a child process.
+//!
+//! Include with `#[path = "common/runtime/mod.rs"] mod runtime_common;`.
+//!
+//! # Cross-process tests
+//!
+//! The server runs in a child process that is this same test binary, started
+//! as `<test binary> --exact child_server --nocapture` with
+//! `COURIER_RUNTIME_CHILD=<mode>:<socket path>` in its environment. Each
+//! test binary that uses [`ServerChild`] therefore declares
+//! `#[test] fn child_server() { runtime_common::child_server_main() }`.
+//! Run without that variable (the normal test run), `child_server` is an
+//! in-process smoke test of the same service over a socketpair.
+//!
+//! Synchronisation is by pipes only: the child prints `COURIER-READY` once it
+//! listens, and `COURIER-RESULT: ...` when its connection ends.
+#![allow(dead_code, unused_imports)]
+
+pub mod echo;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+use courier::blocking::BlockingConnection;
+use courier::{HandlerError, Limits};
+
+use self::echo::{EchoClient, EchoServer, EchoServerHandler, EchoServerService};
+
+/// The environment variable that makes `child_server` a server.
+pub const CHILD_ENV: &str = "COURIER_RUNTIME_CHILD";
+
+// ----- fd accounting -----
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The number of fds open in this process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .count()
+}
+
+/// Counts this process's fds at the start of a test and checks at the end
+/// that none leaked. Holding it also runs the tests of a binary one at a
+/// time, since the fd table is shared by all of them.
+pub struct FdCheck {
+    before: usize,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// Starts fd accounting for one test.
+pub fn fd_check() -> FdCheck {
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    FdCheck {
+        before: open_fds(),
+        _serial: serial,
+    }
+}
+
+impl FdCheck {
+    /// Asserts that as many fds are open as when the check started.
+    pub fn finish(self) {
+        let after = open_fds();
+        assert_eq!(
+            after, self.before,
+            "fds open before the test: {}, after: {after}",
+            self.before
+        );
+    }
+}
+
+// ----- fds with contents -----
+
+/// An anonymous file holding `contents`.
+pub fn file_with(contents: &str) -> OwnedFd {
+    let mut file = tempfile::tempfile().expect("tempfile");
+    file.write_all(contents.as_bytes()).expect("write tempfile");
+    file.into()
+}
+
+/// Everything in the file behind `fd`, from its start.
+pub fn read_all(fd: OwnedFd) -> String {
+    let mut file = File::from(fd);
+    file.rewind().expect("rewind");
+    let mut text = String::new();
+    file.read_to_string(&mut text).expect("read");
+    text
+}
+
+/// A pipe: (read end, write end).
+pub fn pipe() -> (OwnedFd, OwnedFd) {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe")
+}
+
+// ----- the echo service -----
+
+/// The service behind the tests' `EchoServer`.
+pub struct EchoImpl {
+    pushed: Vec<i32>,
+    next_event: i32,
+    /// This connection, to send `EchoClient` events.
+    events: Option<BlockingConnection<EchoServer, EchoClient>>,
+}
+
+impl EchoImpl {
+    pub fn new(events: Option<BlockingConnection<EchoServer, EchoClient>>) -> EchoImpl {
+        EchoImpl {
+            pushed: Vec::new(),
+            next_event: 0,
+            events,
+        }
+    }
+}
+
+impl EchoServerHandler for EchoImpl {
+    fn echo(&mut self, text: String) -> Result<String, HandlerError> {
+        Ok(text)
+    }
+
+    fn fail(&mut self, reason: String) -> Result<(), HandlerError> {
+        Err(HandlerError::new(reason))
+    }
+
+    fn push(&mut self, value: i32) {
+        self.pushed.push(value);
+    }
+
+    fn take_pushed(&mut self) -> Result<Vec<i32>, HandlerError> {
+        Ok(std::mem::take(&mut self.pushed))
+    }
+
+    fn notify_then_reply(&mut self, count: i32) -> Result<i32, HandlerError> {
+        let events = self
+            .events
+            .as_ref()
+            .ok_or_else(|| HandlerError::new("this server sends no events"))?;
+        for _ in 0..count {
+            events.send(&echo::echo_client::Event {
+                seq: self.next_event,
+            })?;
+            self.next_event += 1;
+        }
+        Ok(count)
+    }
+
+    fn echo_bytes(&mut self, data: Vec<u8>) -> Result<Vec<u8>, HandlerError> {
+        Ok(data)
+    }
+
+    fn read_file(&mut self, file: OwnedFd) -> Result<String, HandlerError> {
+        let mut file = File::from(file);
+        file.rewind()?;
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        Ok(text)
+    }
+
+    fn open_file(&mut self, contents: String) -> Result<OwnedFd, HandlerError> {
+        let mut file = tempfile::tempfile()?;
+        file.write_all(contents.as_bytes())?;
+        file.rewind()?;
+        Ok(file.into())
+    }
+
+    fn block_on(&mut self, signal: OwnedFd, release: OwnedFd) -> Result<(), HandlerError> {
+        File::from(signal).write_all(b"!")?;
+        let mut rest = Vec::new();
+        File::from(release).read_to_end(&mut rest)?;
+        Ok(())
+    }
+}
+
+/// Serves one connection as the echo server; what a server process does.
+pub fn serve_echo(stream: UnixStream, limits: Limits) -> Result<(), courier::Error> {
+    let connection = BlockingConnection::<EchoServer, EchoClient>::builder()
+        .limits(limits)
+        .accept(stream)?;
+    let mut service = EchoServerService(EchoImpl::new(Some(connection.clone())));
+    connection.serve(&mut service)
+}
+
+// ----- the child process -----
+
+/// The body of each test binary's `child_server` test.
+pub fn child_server_main() {
+    let Some(spec) = std::env::var_os(CHILD_ENV) else {
+        in_process_smoke_test();
+        return;
+    };
+    let spec = spec.into_string().expect("UTF-8 child spec");
+    let (mode, path) = spec.split_once(':').expect("mode:path");
+    let limits = match mode {
+        "echo" => Limits::default(),
+        "echo-small" => Limits {
+            max_message_bytes: 1 << 20,
+            ..Limits::default()
+        },
+        other => panic!("unknown child mode {other}"),
+    };
+    courier::init_tracing_from_env();
+    let listener = UnixListener::bind(path).expect("bind");
+    println!("COURIER-READY");
+    std::io::stdout().flush().expect("flush stdout");
+    let (stream, _) = listener.accept().expect("accept");
+    let result = serve_echo(stream, limits);
+    match result {
+        Ok(()) => println!("COURIER-RESULT: ok"),
+        Err(error) => println!("COURIER-RESULT: err: {error}"),
+    }
+    std::io::stdout().flush().expect("flush stdout");
+}
+
+/// Without a parent: the same service over a socketpair, in a thread.
+fn in_process_smoke_test() {
+    let fds = fd_check();
+    let (client_end, server_end) = UnixStream::pair().expect("socketpair");
+    let server = std::thread::spawn(move || serve_echo(server_end, Limits::default()));
+    let client = echo::EchoServerClient::<EchoClient>::from_connection(
+        BlockingConnection::from_stream(client_end).expect("handshake"),
+    );
+    assert_eq!(client.echo("smoke".to_owned()).expect("echo"), "smoke");
+    drop(client);
+    server
+        .join()
+        .expect("server thread")
+        .expect("server result");
+    fds.finish();
+}
+
+/// A server running in a child process, listening on its own socket path.
+pub struct ServerChild {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    stderr: Option<std::process::ChildStderr>,
+    path: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerChild {
+    /// Starts this test binary's `child_server` as a server in `mode`
+    /// (`echo`, `echo-small`) and waits until it listens.
+    pub fn spawn(mode: &str) -> ServerChild {
+        ServerChild::spawn_with(mode, false)
+    }
+
+    /// Like [`spawn`](Self::spawn), with `IPC_TRACE=1` and the child's
+    /// stderr captured (see [`result_and_stderr`](Self::result_and_stderr)).
+    pub fn spawn_traced(mode: &str) -> ServerChild {
+        ServerChild::spawn_with(mode, true)
+    }
+
+    fn spawn_with(mode: &str, traced: bool) -> ServerChild {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("echo.sock");
+        let mut command = Command::new(std::env::current_exe().expect("current_exe"));
+        command
+            .args(["--exact", "child_server", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, format!("{mode}:{}", path.display()))
+            .env_remove("IPC_DEBUG")
+            .env_remove("IPC_TRACE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        if traced {
+            command.env("IPC_TRACE", "1").stderr(Stdio::piped());
+        }
+        let mut child = command.spawn().expect("spawn the child server");
+        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
+        let stderr = child.stderr.take();
+        let mut server = ServerChild {
+            child,
+            stdout,
+            stderr,
+            path,
+            _dir: dir,
+        };
+        server.read_until("COURIER-READY");
+        server
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the child (SIGKILL).
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill the child server");
+    }
+
+    /// Waits for the child's `COURIER-RESULT` line and its exit; returns the
+    /// result (`ok` or `err: <message>`).
+    pub fn result(mut self) -> String {
+        let line = self.read_until("COURIER-RESULT: ");
+        let status = self.child.wait().expect("wait for the child server");
+        assert!(status.success(), "child server exited with {status}");
+        line
+    }
+
+    /// [`result`](Self::result), and everything the child wrote to stderr
+    /// (only captured by [`spawn_traced`](Self::spawn_traced)).
+    pub fn result_and_stderr(mut self) -> (String, String) {
+        let mut stderr = String::new();
+        let mut pipe = self.stderr.take().expect("spawned with spawn_traced");
+        let result = self.result();
+        pipe.read_to_string(&mut stderr)
+            .expect("read the child's stderr");
+        (result, stderr)
+    }
+
+    /// Reads the child's output up to a line starting with `marker`; returns
+    /// the rest of that line.
+    fn read_until(&mut self, marker: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read the child's stdout");
+            assert!(n > 0, "the child server exited before printing `{marker}`");
+            // libtest prints `test child_server ... ` without a newline
+            // before the test's own output, so the marker may start mid-line.
+            if let Some(at) = line.find(marker) {
+                return line[at + marker.len()..].trim_end().to_owned();
+            }
+        }
+    }
+}
+
+impl Drop for ServerChild {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! Helpers for the tokio tests (`tests/tokio_*.rs`): a tokio echo service
+//! with deferred replies and broadcasts, a child process that is this test
+//! binary started again (as a `MultiServer`, as a crowd of clients, or as a
+//! `serve_connection` server on a socketpair), and a runtime wrapper that
+//! checks no task outlives a test.
+//!
+//! Include after the runtime helpers, which provide the echo endpoints and
+//! fd accounting:
+//!
+//! ```ignore
+//! #[path = "common/runtime/mod.rs"]
+//! mod runtime_common;
+//! #[path = "tokio_common/mod.rs"]
+//! mod tokio_common;
+//! ```
+//!
+//! # Child processes
+//!
+//! Each test binary that uses [`Child`] declares
+//! `#[test] fn tokio_child() { tokio_common::child_main() }`. The child is
+//! `<test binary> --exact tokio_child --nocapture` with
+//! `COURIER_TOKIO_CHILD=<mode>:<arg>`; it prints `COURIER-READY` once it
+//! listens and `COURIER-RESULT: ...` when done. A server child shuts down
+//! gracefully when its stdin reaches end of file, so the parent triggers a
+//! shutdown by closing the pipe ([`Child::stop`]). Synchronisation is by
+//! pipes only.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::future::Future;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use courier::tokio::{AsyncConnection, ClientHandle, MultiServer};
+use courier::{Endpoint, Handler, HandlerError, Limits, Reply, Responder};
+
+use crate::runtime_common::echo::echo_client::Event;
+use crate::runtime_common::echo::echo_server::{self, *};
+use crate::runtime_common::echo::{EchoClient, EchoServer, EchoServerMessage};
+
+/// The environment variable that makes `tokio_child` a child.
+pub const CHILD_ENV: &str = "COURIER_TOKIO_CHILD";
+
+// ----- the runtime -----
+
+/// Runs `test` on a fresh two-worker runtime, then checks that every task
+/// it spawned has ended (connection drivers, server client tasks) before
+/// dropping the runtime.
+pub fn run<F: Future>(test: F) -> F::Output {
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    let output = runtime.block_on(test);
+    // A task whose connection just closed may still be returning; give the
+    // workers a moment, then insist.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while runtime.metrics().num_alive_tasks() > 0 && Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+    assert_eq!(runtime.metrics().num_alive_tasks(), 0, "tasks outlived the test");
+    drop(runtime);
+    output
+}
+
+/// Waits for `future`, failing the test instead of hanging if it takes
+/// more than 10 seconds (a bug).
+pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
+    match tokio::time::timeout(Duration::from_secs(10), future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what} did not happen within 10 seconds"),
+    }
+}
+
+// ----- the tokio echo service -----
+
+/// `EchoServer` for the tokio tests. Besides echoing:
+///
+/// - `echo("never")` is deferred and never answered (its responder is kept
+///   until the handler is dropped);
+/// - `echo("batch:<n>:<anything>")` is deferred until `n` such requests
+///   arrived, then all are answered in reverse order of arrival;
+/// - `notify_then_reply(count)` sends `Event { seq: count }` to every client
+///   of the server, and answers how many clients that was;
+/// - `block_on(signal, release)` writes to `signal`, then answers from
+///   another thread once `release` reaches end of file (a deferred reply).
+pub struct TokioEcho {
+    client: ClientHandle<EchoClient>,
+    server: Option<MultiServer<EchoServer, EchoClient>>,
+    pushed: Vec<i32>,
+    batch: Vec<(String, Responder)>,
+    never: Vec<Responder>,
+}
+
+impl TokioEcho {
+    pub fn new(client: ClientHandle<EchoClient>, server: Option<MultiServer<EchoServer, EchoClient>>) -> TokioEcho {
+        TokioEcho { client, server, pushed: Vec::new(), batch: Vec::new(), never: Vec::new() }
+    }
+
+    fn echo(&mut self, text: String) -> Reply {
+        if text == "never" {
+            let (reply, responder) = Reply::deferred();
+            self.never.push(responder);
+            return reply;
+        }
+        if let Some(rest) = text.strip_prefix("batch:") {
+            let size: usize = rest.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            let (reply, responder) = Reply::deferred();
+            self.batch.push((text, responder));
+            if self.batch.len() >= size {
+                for (text, responder) in self.batch.drain(..).rev() {
+                    responder.response(EchoResponse { text });
+                }
+            }
+            return reply;
+        }
+        Reply::response(EchoResponse { text })
+    }
+
+    fn broadcast(&mut self, count: i32) -> Reply {
+        let clients = match &self.server {
+            Some(server) => server.clients(),
+            None => vec![self.client.clone()],
+        };
+        for client in &clients {
+            if let Err(error) = client.send(&Event { seq: count }) {
+                return Reply::error(HandlerError::new(format!("could not notify client {}: {error}", client.id())));
+            }
+        }
+        Reply::response(NotifyThenReplyResponse { count: clients.len() as i32 })
+    }
+}
+
+impl Handler<EchoServer> for TokioEcho {
+    fn handle(&mut self, message: EchoServerMessage) -> Reply {
+        match message {
+            EchoServerMessage::Echo(Echo { text }) => self.echo(text),
+            EchoServerMessage::Fail(Fail { reason }) => Reply::error(HandlerError::new(reason)),
+            EchoServerMessage::Push(Push { value }) => {
+                self.pushed.push(value);
+                Reply::none()
+            }
+            EchoServerMessage::TakePushed(TakePushed {}) => {
+                Reply::response(TakePushedResponse { values: std::mem::take(&mut self.pushed) })
+            }
+            EchoServerMessage::NotifyThenReply(NotifyThenReply { count }) => self.broadcast(count),
+            EchoServerMessage::EchoBytes(EchoBytes { data }) => Reply::response(EchoBytesResponse { data }),
+            EchoServerMessage::ReadFile(ReadFile { file }) => {
+                Reply::from_result(read_file(file).map(|contents| ReadFileResponse { contents }))
+            }
+            EchoServerMessage::OpenFile(OpenFile { contents }) => {
+                Reply::from_result(open_file(&contents).map(|file| OpenFileResponse { file }))
+            }
+            EchoServerMessage::BlockOn(BlockOn { signal, release }) => {
+                let (reply, responder) = Reply::deferred();
+                if let Err(error) = File::from(signal).write_all(b"!") {
+                    responder.error(error.into());
+                    return reply;
+                }
+                tokio::task::spawn_blocking(move || {
+                    let mut rest = Vec::new();
+                    let result = File::from(release).read_to_end(&mut rest);
+                    responder.from_result(result.map(|_| BlockOnResponse {}).map_err(HandlerError::from));
+                });
+                reply
+            }
+        }
+    }
+}
+
+fn read_file(file: std::os::fd::OwnedFd) -> Result<String, HandlerError> {
+    let mut file = File::from(file);
+    file.rewind()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+fn open_file(contents: &str) -> Result<std::os::fd::OwnedFd, HandlerError> {
+    let mut file = tempfile::tempfile()?;
+    file.write_all(contents.as_bytes())?;
+    file.rewind()?;
+    Ok(file.into())
+}
+
+/// A `MultiServer` of the tokio echo service at `path`, its handlers able to
+/// broadcast to every client.
+pub fn echo_server(path: &Path, limits: Limits) -> MultiServer<EchoServer, EchoClient> {
+    MultiServer::builder().limits(limits).bind(path).expect("bind the echo server")
+}
+
+/// Runs `server` with [`TokioEcho`] handlers until it shuts down.
+pub async fn run_echo(server: &MultiServer<EchoServer, EchoClient>) {
+    let broadcaster = server.clone();
+    server
+        .run(move |client| TokioEcho::new(client, Some(broadcaster.clone())))
+        .await
+        .expect("run the echo server");
+}
+
+// ----- an endpoint that lies -----
+
+pub mod fake_echo {
+    //! Claims to be `EchoServer` (same name and magic) but sends `echo`
+    //! with a one-byte body, which does not decode as the real `Echo`.
+
+    use courier::{Decode, DecodeError, Decoder, Encode, Endpoint};
+
+    /// The lying endpoint.
+    #[derive(Debug)]
+    pub struct FakeEchoServer;
+
+    impl Endpoint for FakeEchoServer {
+        const NAME: &'static str = "EchoServer";
+        const MAGIC: u32 = crate::runtime_common::echo::echo_server::MAGIC;
+        type Message = std::convert::Infallible;
+
+        fn decode_message(id: u32, _decoder: &mut Decoder<'_>) -> Result<Self::Message, DecodeError> {
+            Err(DecodeError::new(courier::codec::DecodeErrorKind::UnknownMessage { endpoint: "EchoServer", id }))
+        }
+
+        fn message_name(_id: u32) -> Option<&'static str> {
+            None
+        }
+    }
+
+    /// `echo` with a body of one byte.
+    #[derive(Debug, Encode, Decode)]
+    pub struct BadEcho {
+        pub byte: u8,
+    }
+
+    /// Its response, never sent.
+    #[derive(Debug, Encode, Decode)]
+    pub struct BadEchoResponse {
+        pub text: String,
+    }
+
+    impl courier::Message for BadEcho {
+        type Endpoint = FakeEchoServer;
+        const ID: u32 = 1;
+        const NAME: &'static str = "echo";
+    }
+
+    impl courier::Message for BadEchoResponse {
+        type Endpoint = FakeEchoServer;
+        const ID: u32 = 2;
+        const NAME: &'static str = "EchoResponse";
+    }
+
+    impl courier::Request for BadEcho {
+        type Response = BadEchoResponse;
+    }
+}
+
+// ----- the child process -----
+
+/// A child process running this test binary's `tokio_child`.
+pub struct Child {
+    child: std::process::Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+    path: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Child {
+    /// Starts a `MultiServer` child in `mode` (`server`, `server-full2`) on
+    /// a fresh socket path and waits until it listens.
+    pub fn server(mode: &str) -> Child {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("echo.sock");
+        let mut child = Child::spawn(&format!("{mode}:{}", path.display()), Stdio::piped(), path, Some(dir));
+        child.read_until("COURIER-READY");
+        child
+    }
+
+    /// Starts a child that connects `clients` clients to `path` at once
+    /// (see [`crowd`]).
+    pub fn clients(path: &Path, clients: usize) -> Child {
+        Child::spawn(&format!("clients{clients}:{}", path.display()), Stdio::null(), path.to_owned(), None)
+    }
+
+    /// Starts a child that serves `stream` (its stdin) with
+    /// `serve_connection` until the peer leaves.
+    pub fn serve_stream(stream: UnixStream) -> Child {
+        let stdin = Stdio::from(std::os::fd::OwnedFd::from(stream));
+        Child::spawn("serve-stdin:-", stdin, PathBuf::new(), None)
+    }
+
+    fn spawn(spec: &str, stdin: Stdio, path: PathBuf, dir: Option<tempfile::TempDir>) -> Child {
+        let mut child = Command::new(std::env::current_exe().expect("current_exe"))
+            .args(["--exact", "tokio_child", "--nocapture", "--test-threads=1"])
+            .env(CHILD_ENV, spec)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn the child");
+        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
+        let stdin = child.stdin.take();
+        Child { child, stdin, stdout, path, _dir: dir }
+    }
+
+    /// The socket path of a server child.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the child (SIGKILL).
+    pub fn kill(&mut self) {
+        self.child.kill().expect("kill the child");
+    }
+
+    /// Closes the child's stdin: a server child shuts down gracefully.
+    pub fn stop(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Waits for the child's `COURIER-RESULT` line and its exit; returns the
+    /// rest of that line.
+    pub fn result(mut self) -> String {
+        let line = self.read_until("COURIER-RESULT: ");
+        let status = self.child.wait().expect("wait for the child");
+        assert!(status.success(), "the child exited with {status}");
+        line
+    }
+
+    /// Reads the child's output up to a line starting with `marker`; returns
+    /// the rest of that line.
+    pub fn read_until(&mut self, marker: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self.stdout.read_line(&mut line).expect("read the child's stdout");
+            assert!(n > 0, "the child exited before printing `{marker}`");
+            if let Some(rest) = line.trim_end().strip_prefix(marker) {
+                return rest.to_owned();
+            }
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn say(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}").expect("write stdout");
+    stdout.flush().expect("flush stdout");
+}
+
+/// The body of each test binary's `tokio_child` test. Without the
+/// environment variable (the normal test run) it is an in-process smoke
+/// test of the echo service over a socket.
+pub fn child_main() {
+    let Some(spec) = std::env::var_os(CHILD_ENV) else {
+        in_process_smoke_test();
+        return;
+    };
+    let spec = spec.into_string().expect("UTF-8 child spec");
+    let (mode, arg) = spec.split_once(':').expect("mode:arg");
+    let path = Path::new(arg);
+    match mode {
+        "server" => serve_until_stdin_closes(path, Limits::default()),
+        "server-full2" => serve_until_stdin_closes(path, Limits { max_clients: 2, ..Limits::default() }),
+        "serve-stdin" => serve_stdin(),
+        _ => match mode.strip_prefix("clients").and_then(|n| n.parse::<usize>().ok()) {
+            Some(clients) => {
+                let result = run(crowd(path, clients));
+                say(&format!("COURIER-RESULT: {result}"));
+            }
+            None => panic!("unknown child mode {mode}"),
+        },
+    }
+}
+
+/// A server child: serves at `path` until its stdin reaches end of file.
+fn serve_until_stdin_closes(path: &Path, limits: Limits) {
+    run(async {
+        let server = echo_server(path, limits);
+        let shutdown = server.shutdown_handle();
+        // A plain thread: it blocks on stdin, and ends with it.
+        std::thread::spawn(move || {
+            let _ = std::io::stdin().read_to_end(&mut Vec::new());
+            shutdown.shutdown();
+        });
+        say("COURIER-READY");
+        run_echo(&server).await;
+        let file_left = path.exists();
+        say(&format!("COURIER-RESULT: stopped, socket file left: {file_left}"));
+    });
+}
+
+/// A `serve_connection` child: serves the socket that is its stdin.
+fn serve_stdin() {
+    let stream = std::io::stdin().as_fd().try_clone_to_owned().expect("dup stdin");
+    let stream = UnixStream::from(stream);
+    let result = run(courier::tokio::serve_connection_with::<EchoServer, EchoClient, _, _>(
+        stream,
+        Limits::default(),
+        |client| TokioEcho::new(client, None),
+    ));
+    match result {
+        Ok(()) => say("COURIER-RESULT: ok"),
+        Err(error) => say(&format!("COURIER-RESULT: err: {error}")),
+    }
+}
+
+/// `clients` clients connect to `path`; once all are connected, each makes
+/// calls of its own at once and checks it gets its own answers. Returns
+/// `ok <clients>` or what went wrong.
+pub async fn crowd(path: &Path, clients: usize) -> String {
+    let all_connected = Arc::new(tokio::sync::Barrier::new(clients));
+    let tasks: Vec<_> = (0..clients)
+        .map(|client| {
+            let path = path.to_owned();
+            let all_connected = Arc::clone(&all_connected);
+            tokio::spawn(async move {
+                let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
+                    .await
+                    .map_err(|error| format!("client {client} could not connect: {error}"))?;
+                all_connected.wait().await;
+                let calls: Vec<_> = (0..5)
+                    .map(|call| {
+                        let text = format!("client {client} call {call}");
+                        (text.clone(), connection.call(&Echo { text }))
+                    })
+                    .collect();
+                for (text, response) in calls {
+                    let response = response.await.map_err(|error| format!("{text}: {error}"))?;
+                    if response.text != text {
+                        return Err(format!("{text} got the answer `{}`", response.text));
+                    }
+                }
+                let done = connection.closed();
+                drop(connection);
+                done.await;
+                Ok::<(), String>(())
+            })
+        })
+        .collect();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => return error,
+            Err(error) => return format!("a client task failed: {error}"),
+        }
+    }
+    format!("ok {clients}")
+}
+
+/// Without a parent: the tokio echo service and a client in one process.
+fn in_process_smoke_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("smoke.sock");
+    run(async {
+        let server = echo_server(&path, Limits::default());
+        let running = tokio::spawn({
+            let server = server.clone();
+            async move { run_echo(&server).await }
+        });
+        let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path).await.expect("connect");
+        let response = connection.call(&Echo { text: "smoke".into() }).await.expect("echo");
+        assert_eq!(response.text, "smoke");
+        server.shutdown();
+        running.await.expect("the server task");
+        let error = connection.call(&Echo { text: "after".into() }).await.unwrap_err();
+        assert!(matches!(error, courier::Error::Disconnected), "{error:?}");
+        let done = connection.closed();
+        drop(connection);
+        done.await;
+    });
+    assert!(!path.exists(), "the server removes its socket file");
+}
