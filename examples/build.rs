@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ipc/ImageDecoder.ipc",
             "ipc/LookupServer.ipc",
             "ipc/Kitchen.ipc",
+            "ipc/HelperNames.ipc",
         ])?;
     Ok(())
 }

@@ -10,6 +10,14 @@
 //!   snake_case dialect of SerenityOS.
 //! - [`kitchen`]: a test interface that uses every type of the mapping,
 //!   including the user types [`geometry::Point3`], [`Shape`] and [`Fill`].
+//! - [`helper_names`]: messages named like the helper methods of the
+//!   generated clients (`connect`, `clone`, `send`...), which get the
+//!   suffix `_message`.
+//!
+//! On top of them, the services of the demo: [`services`] implements the
+//! generated handler traits, [`server`] runs them over blocking connections
+//! or on tokio, [`process`] runs that server as a child process, and [`ppm`]
+//! is the tiny image format the image decoder reads.
 //!
 //! ```
 //! use courier::{Endpoint, Message};
@@ -26,6 +34,12 @@ courier::include_ipc!("WindowClient");
 courier::include_ipc!("ImageDecoder");
 courier::include_ipc!("LookupServer");
 courier::include_ipc!("Kitchen");
+courier::include_ipc!("HelperNames");
+
+pub mod ppm;
+pub mod process;
+pub mod server;
+pub mod services;
 
 /// User types that `build.rs` maps by path (`Geometry::Point3` in
 /// `Kitchen.ipc` is [`geometry::Point3`]).

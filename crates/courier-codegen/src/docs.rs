@@ -54,6 +54,14 @@ pub(crate) fn ipc_comments(comments: &[String]) -> Docs {
     }
 }
 
+/// `` [`Name`](struct@Name) ``: a doc link to the struct `ident`, which
+/// cannot be mistaken for a macro of the prelude (a message may be named
+/// `Clone` or `Debug`).
+pub(crate) fn struct_link(ident: &Ident) -> String {
+    let name = names::unraw(ident);
+    format!("[`{name}`](struct@{name})")
+}
+
 /// `#[doc(alias = "written")]` when the Rust name reads differently from the
 /// `.ipc` spelling (rustdoc rejects an alias equal to the name).
 pub(crate) fn alias(written: &str, ident: &Ident) -> TokenStream {

@@ -5,23 +5,37 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
+use crate::client::{self, Flavour};
 use crate::docs::{self, Docs};
 use crate::messages;
 use crate::model::EndpointModel;
+use crate::{handler, sender};
 
-/// `pub mod <endpoint> { ... }`.
-pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStream {
+/// `pub mod <endpoint> { ... }`, with `async_items` (the async client, or a
+/// placeholder for it) inside `courier::__tokio_only! { .. }`.
+pub(crate) fn emit(
+    endpoint: &EndpointModel,
+    courier: &TokenStream,
+    async_items: TokenStream,
+) -> TokenStream {
     let module = &endpoint.module;
     let written = &endpoint.written;
     let marker = &endpoint.marker;
     let message_enum = &endpoint.message_enum;
+    let handler_trait = &endpoint.handler_trait;
+    let client = &endpoint.client;
+    let async_client = &endpoint.async_client;
+    let sender_trait = &endpoint.sender_trait;
 
     let mut module_docs = docs::ipc_comments(&endpoint.docs);
     // Outer docs of a module resolve links in the parent module.
     module_docs.push_paragraph(format!(
         "The `{written}` endpoint: [`{marker}`]({module}::{marker}) implements `Endpoint`, \
          [`{message_enum}`]({module}::{message_enum}) holds any message a peer sends to it, and \
-         each message has its struct."
+         each message has its struct. To serve it, implement \
+         [`{handler_trait}`]({module}::{handler_trait}); to call it, use \
+         [`{client}`]({module}::{client}) (or `{async_client}` on tokio); to send its one-way \
+         messages through any connection or server handle, [`{sender_trait}`]({module}::{sender_trait})."
     ));
     let module_docs = module_docs.attrs();
 
@@ -43,6 +57,9 @@ pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStre
         .map(|m| messages::emit(endpoint, m, courier));
     let message_enum_tokens = emit_message_enum(endpoint, courier);
     let endpoint_impl = emit_endpoint_impl(endpoint, courier);
+    let handler = handler::emit(endpoint, courier);
+    let client = client::emit(endpoint, courier, Flavour::Blocking);
+    let sender = sender::emit(endpoint, courier);
 
     // An interface declares more than any one program uses (a client never
     // builds the server's responses), which in a private module would be dead
@@ -66,6 +83,16 @@ pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStre
             #message_enum_tokens
 
             #endpoint_impl
+
+            #handler
+
+            #client
+
+            #courier::__tokio_only! {
+                #async_items
+            }
+
+            #sender
         }
     }
 }
@@ -98,7 +125,7 @@ fn emit_message_enum(endpoint: &EndpointModel, courier: &TokenStream) -> TokenSt
     let requests: Vec<_> = endpoint.messages.iter().map(|m| &m.request).collect();
     let variants = requests.iter().map(|r| {
         let ident = &r.ident;
-        let doc = format!(" [`{ident}`] (id {}).", r.id);
+        let doc = format!(" {} (id {}).", docs::struct_link(ident), r.id);
         quote! {
             #[doc = #doc]
             #ident(#ident)

@@ -47,7 +47,35 @@
 //!   its struct; it derives `Debug` (and `Clone`, `PartialEq` when every
 //!   message does), has `id()` and `name()`, converts `From` each struct, and
 //!   implements `Encode` (the body of the message it holds). The name is
-//!   prefixed so that `use window_server::*` does not shadow `courier::Message`.
+//!   prefixed so that `use window_server::*` does not shadow `courier::Message`;
+//! - `pub trait WindowServerHandler`, the server side: one method per message,
+//!   named in snake_case, taking the parameters by value. A request's method
+//!   returns `Result<R, courier::HandlerError>`, where `R` is `()` for
+//!   `=> ()`, the result's type for one result, and the response struct for
+//!   several; a one-way message's method returns nothing. Also implemented
+//!   for `&mut T` and `Box<T>`;
+//! - `pub struct WindowServerService<T>(pub T)`, implementing
+//!   `courier::Handler<WindowServer>` for any `T: WindowServerHandler` (the
+//!   orphan rules forbid the blanket impl);
+//! - `pub struct WindowServerClient<L = courier::NoMessages>`, the blocking
+//!   client over `courier::blocking::BlockingConnection<L, WindowServer>`
+//!   (`L` is what this side handles): `connect`, `from_connection`,
+//!   `connection`, `with_timeout`, and one method per message returning
+//!   `Result<R, courier::Error>` (a one-way message's returns once queued);
+//! - `pub struct WindowServerAsyncClient<L = courier::NoMessages>`, the same
+//!   over `courier::tokio::AsyncConnection` with `async fn`s, inside
+//!   `courier::__tokio_only! { .. }` so that it exists only when courier has
+//!   its `tokio` feature;
+//! - `pub trait WindowServerSender: courier::Sender<WindowServer>`, a provided
+//!   method per one-way message, implemented for every
+//!   `courier::Sender<WindowServer>` (connections, and a tokio server's
+//!   `ClientHandle`): how a service sends events to its client.
+//!
+//! A message whose method would be named like a helper (`connect`,
+//! `from_connection`, `connection`, `with_timeout`, `clone`, `send`) gets the
+//! suffix `_message` on all of these items, so the helper keeps its name and
+//! the message has one method name everywhere; a suffixed name that another
+//! message already has is a [`CodegenError::NameCollision`].
 //!
 //! Items carry the `.ipc` comments as docs, plus a generated sentence with the
 //! declaration and its id; `#[doc(alias = "...")]` keeps the `.ipc` spelling
@@ -84,14 +112,18 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod client;
 mod docs;
 mod endpoint;
 mod error;
+mod handler;
 mod messages;
 mod model;
 mod names;
 mod options;
 mod rust_types;
+mod sender;
+mod signature;
 
 use courier_idl::ast::IpcFile;
 
@@ -109,11 +141,63 @@ pub use options::Options;
 /// that give the same Rust name, a name that cannot become a Rust identifier,
 /// or an invalid path in `options`.
 pub fn generate(file: &IpcFile, options: &Options) -> Result<String, CodegenError> {
-    let tokens = generate_tokens(file, options)?;
+    let endpoints = model::build(file, options)?;
+    let courier = rust_types::RustTypes::new(options)?.courier;
+    // prettyplease prints the body of a macro call as a run of tokens, so the
+    // async client (the body of `__tokio_only!`) is formatted on its own and
+    // put in place of a placeholder afterwards.
+    let mut tokens = proc_macro2::TokenStream::new();
+    let mut async_parts = Vec::new();
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        let placeholder = quote::format_ident!("__courier_async_items_{index}");
+        tokens.extend(endpoint::emit(
+            endpoint,
+            &courier,
+            quote::quote!(#placeholder),
+        ));
+        let async_items = client::emit(endpoint, &courier, client::Flavour::Async);
+        async_parts.push((placeholder.to_string(), unparse(async_items)?));
+    }
+    let mut rust = unparse(tokens)?;
+    for (placeholder, items) in async_parts {
+        rust = splice(&rust, &placeholder, &items)?;
+    }
+    Ok(rust)
+}
+
+fn unparse(tokens: proc_macro2::TokenStream) -> Result<String, CodegenError> {
     let syntax: syn::File = syn::parse2(tokens).map_err(|error| CodegenError::Internal {
         reason: format!("generated code does not parse: {error}"),
     })?;
     Ok(prettyplease::unparse(&syntax))
+}
+
+/// Replaces the line that holds only `placeholder` by `items`, each line
+/// indented as the placeholder was.
+fn splice(rust: &str, placeholder: &str, items: &str) -> Result<String, CodegenError> {
+    let mut out = String::with_capacity(rust.len() + items.len());
+    let mut found = false;
+    for line in rust.split_inclusive('\n') {
+        if !found && line.trim() == placeholder {
+            found = true;
+            let indent = &line[..line.len() - line.trim_start().len()];
+            for item_line in items.lines() {
+                if !item_line.is_empty() {
+                    out.push_str(indent);
+                    out.push_str(item_line);
+                }
+                out.push('\n');
+            }
+        } else {
+            out.push_str(line);
+        }
+    }
+    if !found {
+        return Err(CodegenError::Internal {
+            reason: format!("the placeholder `{placeholder}` is missing from the formatted code"),
+        });
+    }
+    Ok(out)
 }
 
 /// The comment that opens a generated file: where it comes from, and not to
@@ -143,7 +227,8 @@ pub fn generate_tokens(
     let courier = rust_types::RustTypes::new(options)?.courier;
     let mut tokens = proc_macro2::TokenStream::new();
     for endpoint in &endpoints {
-        tokens.extend(endpoint::emit(endpoint, &courier));
+        let async_items = client::emit(endpoint, &courier, client::Flavour::Async);
+        tokens.extend(endpoint::emit(endpoint, &courier, async_items));
     }
     Ok(tokens)
 }

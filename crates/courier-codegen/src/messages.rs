@@ -18,8 +18,10 @@ pub(crate) fn emit(
     let mut request_docs = docs::ipc_comments(&message.docs);
     let kind = match &message.response {
         Some(response) => format!(
-            "Request {} of `{}`, answered by [`{}`].",
-            request.id, endpoint.written, response.ident
+            "Request {} of `{}`, answered by {}.",
+            request.id,
+            endpoint.written,
+            docs::struct_link(&response.ident)
         ),
         None => format!(
             "One-way message {} of `{}`: no response.",
@@ -34,8 +36,10 @@ pub(crate) fn emit(
         let request_ident = &request.ident;
         let mut response_docs = docs::Docs::default();
         response_docs.push_paragraph(format!(
-            "The response to [`{request_ident}`]: message {} of `{}`.",
-            response.id, endpoint.written
+            "The response to {}: message {} of `{}`.",
+            docs::struct_link(request_ident),
+            response.id,
+            endpoint.written
         ));
         out.extend(emit_struct(endpoint, response, &response_docs, courier));
         let response_ident = &response.ident;

@@ -27,6 +27,16 @@ pub(crate) struct EndpointModel {
     pub(crate) marker: Ident,
     /// `WindowServerMessage`: the enum of requests and one-way messages.
     pub(crate) message_enum: Ident,
+    /// `WindowServerHandler`: the server trait, one method per message.
+    pub(crate) handler_trait: Ident,
+    /// `WindowServerService`: the wrapper implementing `courier::Handler`.
+    pub(crate) service: Ident,
+    /// `WindowServerClient`: the blocking client.
+    pub(crate) client: Ident,
+    /// `WindowServerAsyncClient`: the tokio client.
+    pub(crate) async_client: Ident,
+    /// `WindowServerSender`: the one-way messages on any `courier::Sender`.
+    pub(crate) sender_trait: Ident,
     /// The SerenityOS magic.
     pub(crate) magic: u32,
     /// Requests and one-way messages, in declaration order.
@@ -48,11 +58,42 @@ pub(crate) struct MessageModel {
     pub(crate) docs: Vec<String>,
     /// The declaration as written, normalised: `CreateWindow(Gfx::IntRect rect) => (i32 id)`.
     pub(crate) declaration: String,
+    /// The method for this message on the handler trait, the clients and
+    /// the sender trait: `create_window`, or `connect_message` for a message
+    /// named like a helper (see [`HELPER_METHODS`]).
+    pub(crate) method: Ident,
+    /// The snake_case name the method would have had, when the helper rule
+    /// renamed it (`connect` for `connect_message`).
+    pub(crate) renamed_from: Option<String>,
     /// The request or one-way message.
     pub(crate) request: StructModel,
     /// The response of a request.
     pub(crate) response: Option<StructModel>,
 }
+
+impl MessageModel {
+    /// Whether the message is one-way (no response).
+    pub(crate) fn is_one_way(&self) -> bool {
+        self.response.is_none()
+    }
+}
+
+/// The methods that the generated clients and sender trait have besides the
+/// message methods (`clone` from `Clone`, `send` from `courier::Sender`). A
+/// message whose method would take one of these names gets
+/// [`HELPER_SUFFIX`] instead, on every generated item, so that the message
+/// keeps one method name everywhere and the helper keeps its own.
+pub(crate) const HELPER_METHODS: &[&str] = &[
+    "connect",
+    "from_connection",
+    "connection",
+    "with_timeout",
+    "clone",
+    "send",
+];
+
+/// What a message method named like a helper gets appended.
+pub(crate) const HELPER_SUFFIX: &str = "_message";
 
 /// One generated message struct.
 pub(crate) struct StructModel {
@@ -126,6 +167,14 @@ fn build_endpoint(
     let marker = names::type_ident(&written).map_err(|e| invalid(context(), e, span))?;
     let message_enum = names::type_ident(&format!("{written}_message"))
         .map_err(|e| invalid(context(), e, span))?;
+    let suffixed = |suffix: &str| {
+        names::type_ident(&format!("{written}_{suffix}")).map_err(|e| invalid(context(), e, span))
+    };
+    let handler_trait = suffixed("handler")?;
+    let service = suffixed("service")?;
+    let client = suffixed("client")?;
+    let async_client = suffixed("async_client")?;
+    let sender_trait = suffixed("sender")?;
 
     // Everything declared at the top of the endpoint's module, in one
     // namespace: a unit struct takes a value name as well as a type name.
@@ -142,7 +191,17 @@ fn build_endpoint(
         format!("the message enum of endpoint {written}"),
         span,
     )?;
+    for (ident, what) in [
+        (&handler_trait, "handler trait"),
+        (&service, "service wrapper"),
+        (&client, "blocking client"),
+        (&async_client, "async client"),
+        (&sender_trait, "sender trait"),
+    ] {
+        module_names.claim(ident, format!("the {what} of endpoint {written}"), span)?;
+    }
     let mut id_names = Names::new(written.clone());
+    let mut method_names = Names::new(written.clone());
 
     let mut next_id: u32 = 1;
     let mut messages = Vec::new();
@@ -153,6 +212,15 @@ fn build_endpoint(
             module_names.claim(&s.ident, format!("message {}", s.name), span)?;
             id_names.claim(&s.id_const, format!("the id of message {}", s.name), span)?;
         }
+        let what = match &model.renamed_from {
+            None => format!("the method of message {}", model.request.name),
+            Some(helper) => format!(
+                "the method of message {} (renamed: `{helper}` is taken by the \
+                 generated helpers)",
+                model.request.name,
+            ),
+        };
+        method_names.claim(&model.method, what, span)?;
         messages.push(model);
     }
     Ok(EndpointModel {
@@ -161,6 +229,11 @@ fn build_endpoint(
         module,
         marker,
         message_enum,
+        handler_trait,
+        service,
+        client,
+        async_client,
+        sender_trait,
         magic: endpoint.magic(),
         messages,
     })
@@ -205,12 +278,29 @@ fn build_message(
             })
         }
     };
+    let (method, renamed_from) = method_ident(&written).map_err(|e| invalid(context(), e, span))?;
     Ok(MessageModel {
         docs: message.docs.clone(),
         declaration: message_declaration(message),
+        method,
+        renamed_from,
         request,
         response,
     })
+}
+
+/// The method name of message `written`: its snake_case form, or that
+/// form with [`HELPER_SUFFIX`] when it is one of [`HELPER_METHODS`] (then
+/// also the name it replaces).
+fn method_ident(written: &str) -> Result<(Ident, Option<String>), BadName> {
+    let plain = names::value_ident(written)?;
+    let plain_name = names::unraw(&plain);
+    if HELPER_METHODS.contains(&plain_name.as_str()) {
+        let renamed = names::value_ident(&format!("{plain_name}{HELPER_SUFFIX}"))?;
+        Ok((renamed, Some(plain_name)))
+    } else {
+        Ok((plain, None))
+    }
 }
 
 fn take_id(next_id: &mut u32) -> u32 {

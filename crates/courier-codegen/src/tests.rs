@@ -126,6 +126,28 @@ fn window_server() -> IpcFile {
     )])
 }
 
+/// `code` without whitespace and without the trailing commas prettyplease
+/// adds when it breaks a list over lines, for comparisons that do not depend
+/// on line width.
+fn squeezed(code: &str) -> String {
+    let mut out: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    for close in [")", "}", "]", ">"] {
+        out = out.replace(&format!(",{close}"), close);
+    }
+    out
+}
+
+/// Asserts that each of `expected` appears in `rust`, whatever the line breaks.
+fn assert_has_code(rust: &str, expected: &[&str]) {
+    let squeezed_rust = squeezed(rust);
+    for code in expected {
+        assert!(
+            squeezed_rust.contains(&squeezed(code)),
+            "missing `{code}` in:\n{rust}"
+        );
+    }
+}
+
 fn generated(file: &IpcFile) -> String {
     let rust = generate(file, &Options::new()).unwrap();
     syn::parse_file(&rust).expect("generated code parses");
@@ -376,4 +398,224 @@ fn user_types_default_to_super_and_can_be_mapped() {
     );
     assert!(rust.contains("pub url: super::URL::URL,"), "{rust}");
     assert!(rust.contains("impl ::rt::Encode for Set {"), "{rust}");
+}
+
+#[test]
+fn handler_trait_service_clients_and_sender_have_the_documented_shape() {
+    let rust = generated(&window_server());
+    assert_has_code(
+        &rust,
+        &[
+            // The server trait: requests return their result, one-way messages nothing.
+            "pub trait WindowServerHandler {",
+            ") -> ::std::result::Result<i32, ::courier::HandlerError>;",
+            "fn invalidate_rect(&mut self, window_id: i32, rect: ::courier::gfx::IntRect);",
+            ") -> ::std::result::Result<(), ::courier::HandlerError>;",
+            ") -> ::std::result::Result<::courier::gfx::IntRect, ::courier::HandlerError>;",
+            // The wrapper, bridging the message enum to the trait.
+            "pub struct WindowServerService<T>(",
+            "impl<T: self::WindowServerHandler> ::courier::Handler<self::WindowServer>",
+            "<T as self::WindowServerHandler>::create_window(",
+            ".map(|window_id| self::CreateWindowResponse {",
+            ".map(|()| self::SetWindowBitmapResponse)",
+            // The blocking client.
+            "pub struct WindowServerClient<L: ::courier::Endpoint = ::courier::NoMessages> {",
+            "::courier::blocking::BlockingConnection<L, self::WindowServer>",
+            "pub fn with_timeout(&self, timeout: ::std::time::Duration) -> Self {",
+            ") -> ::std::result::Result<i32, ::courier::Error> {",
+            "self.connection.call_with_timeout(&request, timeout)",
+            "response.map(|response| response.window_id)",
+            "response.map(|self::SetWindowBitmapResponse| ())",
+            // The async client, only with courier's `tokio` feature.
+            "::courier::__tokio_only! {\n        /// A client of `WindowServer` for tokio",
+            "pub struct WindowServerAsyncClient<L: ::courier::Endpoint = ::courier::NoMessages> {",
+            "::courier::tokio::AsyncConnection<L, self::WindowServer>",
+            "pub async fn create_window(",
+            "self.connection.call_with_timeout(&request, timeout).await",
+            // The sender trait, for any `courier::Sender<WindowServer>`.
+            "pub trait WindowServerSender: ::courier::Sender<self::WindowServer> {",
+            "<Self as ::courier::Sender<self::WindowServer>>::send(",
+            "impl<T: ::courier::Sender<self::WindowServer> + ?Sized> self::WindowServerSender for T {}",
+        ],
+    );
+    // The sender trait has the one-way messages only.
+    let sender = &rust[rust.find("pub trait WindowServerSender").unwrap()..];
+    assert!(sender.contains("fn invalidate_rect("), "{sender}");
+    assert!(!sender.contains("fn create_window("), "{sender}");
+}
+
+#[test]
+fn several_results_come_back_as_the_response_struct() {
+    let rust = generated(&file(vec![endpoint(
+        "LookupServer",
+        vec![request(
+            "lookup_name",
+            vec![param(simple("ByteString"), "name")],
+            vec![
+                param(simple("int"), "code"),
+                param(generic("Vector", vec![simple("ByteString")]), "addresses"),
+            ],
+        )],
+    )]));
+    assert_has_code(
+        &rust,
+        &[
+            ") -> ::std::result::Result<LookupNameResponse, ::courier::HandlerError>;",
+            ") -> ::std::result::Result<self::LookupNameResponse, ::courier::Error> {",
+            // Handed over as it is, with no `.map`.
+            "::courier::Reply::from_result(<T as self::LookupServerHandler>::lookup_name(&mut self.0, message.name))",
+            "::std::option::Option::None => self.connection.call(&request), } }",
+        ],
+    );
+}
+
+#[test]
+fn messages_named_like_helpers_get_a_suffix_everywhere() {
+    let rust = generated(&file(vec![endpoint(
+        "Helpers",
+        vec![
+            request("connect", vec![param(simple("String"), "path")], Vec::new()),
+            one_way("Send", vec![param(simple("i32"), "value")]),
+            one_way("clone", Vec::new()),
+        ],
+    )]));
+    assert_has_code(
+        &rust,
+        &[
+            // The helpers keep their names.
+            "pub fn connect(path: impl ::std::convert::AsRef<::std::path::Path>)",
+            "impl<L: ::courier::Endpoint> ::std::clone::Clone for self::HelpersClient<L> {",
+            // The messages' methods get `_message`, in every item.
+            "fn connect_message(\n        &mut self,",
+            "pub fn connect_message(\n            &self,",
+            "pub async fn connect_message(",
+            "fn send_message(&mut self, value: i32);",
+            "fn send_message(&self, value: i32) -> ::std::result::Result<(), ::courier::Error> {",
+            "<T as self::HelpersHandler>::send_message(&mut self.0, message.value);",
+            "pub fn clone_message(&self) -> ::std::result::Result<(), ::courier::Error> {",
+            "/// Named `connect_message` because the generated clients have a method `connect` of their own.",
+            "/// Named `send_message` because `courier::Sender`, which the sender trait extends, has a method `send` of its own.",
+            "#[doc(alias = \"Send\")]\n        fn send_message(",
+        ],
+    );
+
+    // A suffixed name that another message already has is an error.
+    let taken = file(vec![endpoint(
+        "Helpers",
+        vec![
+            one_way("connect_message", Vec::new()),
+            one_way("connect", Vec::new()),
+        ],
+    )]);
+    assert_eq!(
+        generate(&taken, &Options::new()).unwrap_err().to_string(),
+        "in endpoint Helpers, the method of message connect_message and the method of message \
+         connect (renamed: `connect` is taken by the generated helpers) both become the Rust \
+         name `connect_message`; rename one"
+    );
+    // So are the generated items' own names.
+    let client = file(vec![endpoint(
+        "Echo",
+        vec![one_way("EchoClient", Vec::new())],
+    )]);
+    assert_eq!(
+        generate(&client, &Options::new()).unwrap_err().to_string(),
+        "in endpoint Echo, the blocking client of endpoint Echo and message EchoClient both \
+         become the Rust name `EchoClient`; rename one"
+    );
+}
+
+#[test]
+fn keywords_and_empty_messages_in_methods() {
+    let rust = generated(&file(vec![endpoint(
+        "Keywords",
+        vec![
+            one_way(
+                "set",
+                vec![param(simple("i32"), "type"), param(simple("i32"), "self")],
+            ),
+            request("ping", Vec::new(), Vec::new()),
+        ],
+    )]));
+    assert_has_code(
+        &rust,
+        &[
+            "fn set(&mut self, r#type: i32, self_: i32);",
+            "<T as self::KeywordsHandler>::set(&mut self.0, message.r#type, message.self_);",
+            "self.connection.send(&self::Set { r#type, self_ })",
+            "fn ping(&mut self) -> ::std::result::Result<(), ::courier::HandlerError>;",
+            "self::KeywordsMessage::Ping(_) => {",
+            "let request = self::Ping;",
+        ],
+    );
+}
+
+#[test]
+fn empty_endpoints_get_empty_handlers_and_clients() {
+    let rust = generated(&file(vec![endpoint("LookupClient", Vec::new())]));
+    assert_has_code(
+        &rust,
+        &[
+            "pub trait LookupClientHandler {}",
+            "match message {}",
+            "pub struct LookupClientClient<L: ::courier::Endpoint = ::courier::NoMessages> {",
+            "pub trait LookupClientSender: ::courier::Sender<self::LookupClient> {}",
+        ],
+    );
+}
+
+#[test]
+fn the_formatted_code_is_the_token_stream() {
+    // `generate` formats the async client on its own and splices it in: the
+    // result must mean what `generate_tokens` produces. prettyplease turns
+    // some closures into blocks, so both sides are compared once formatted,
+    // macro bodies included.
+    fn normalised(mut file: syn::File) -> String {
+        for item in &mut file.items {
+            let syn::Item::Mod(module) = item else {
+                continue;
+            };
+            for inner in &mut module.content.as_mut().unwrap().1 {
+                if let syn::Item::Macro(call) = inner {
+                    let body: syn::File = syn::parse2(call.mac.tokens.clone()).unwrap();
+                    call.mac.tokens = prettyplease::unparse(&body).parse().unwrap();
+                }
+            }
+        }
+        prettyplease::unparse(&file)
+    }
+    for file in [
+        window_server(),
+        file(vec![
+            endpoint("Empty", Vec::new()),
+            endpoint("Other", Vec::new()),
+        ]),
+    ] {
+        let options = Options::new();
+        let formatted = syn::parse_file(&generate(&file, &options).unwrap()).unwrap();
+        let tokens = syn::parse2(crate::generate_tokens(&file, &options).unwrap()).unwrap();
+        assert_eq!(normalised(formatted), normalised(tokens));
+    }
+}
+
+#[test]
+fn the_async_client_is_spliced_in_whatever_the_runtime_path() {
+    for path in [
+        "crate",
+        "::rt",
+        "::some::long::path::to::the::courier::runtime",
+    ] {
+        let mut options = Options::new();
+        options.courier_path(path);
+        let rust = generate(&window_server(), &options).unwrap();
+        syn::parse_file(&rust).unwrap();
+        let squeezed_path = squeezed(path);
+        assert_has_code(
+            &rust,
+            &[&format!(
+                "{squeezed_path}::__tokio_only! {{ /// A client of `WindowServer` for tokio"
+            )],
+        );
+        assert!(!rust.contains("__courier_async_items"), "{rust}");
+    }
 }
