@@ -30,6 +30,8 @@ use courier_examples::window_client::{WindowClient, WindowClientHandler, WindowC
 use courier_examples::window_server::WindowServerClient;
 
 fn main() -> ExitCode {
+    // IPC_DEBUG=1 / IPC_TRACE=1 log connection life / every message to stderr.
+    courier::init_tracing_from_env();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some((dir, flavour)) = serve_arguments(&args) {
         return serve(&dir, flavour);
