@@ -238,6 +238,8 @@ impl Drop for Responder {
 }
 
 /// Where a deferred reply stands.
+// Only the tokio driver binds deferred replies.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) enum DeferredState {
     /// Neither answered nor claimed by a driver yet.
     Waiting,
@@ -283,12 +285,14 @@ fn deliver(state: &Mutex<DeferredState>, reply: Reply) {
 
 /// A request whose handler deferred its reply, as [`dispatch`] returns it.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) struct Deferred {
     request_id: RequestId,
     id: u32,
     state: Arc<Mutex<DeferredState>>,
 }
 
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 impl Deferred {
     /// Has `sink` called with the answer when the [`Responder`] answers (at
     /// once if it already has). `sink` runs on the responder's thread,

@@ -233,21 +233,38 @@ pub(crate) fn start_call<R: Request>(
     request: &R,
     timeout: Option<Duration>,
 ) -> ResponseFuture<R::Response> {
-    trace!("call {}::{} {request:?}", <R::Endpoint as Endpoint>::NAME, R::NAME);
-    let started = encode_to_parts(request).map_err(Error::from).and_then(|(body, fds)| {
-        shared.start_call(<R::Endpoint as Endpoint>::MAGIC, R::ID, body, fds, timeout)
-    });
+    trace!(
+        "call {}::{} {request:?}",
+        <R::Endpoint as Endpoint>::NAME,
+        R::NAME
+    );
+    let started = encode_to_parts(request)
+        .map_err(Error::from)
+        .and_then(|(body, fds)| {
+            shared.start_call(<R::Endpoint as Endpoint>::MAGIC, R::ID, body, fds, timeout)
+        });
     let state = match started {
-        Ok(receiver) => FutureState::Waiting { shared: Arc::clone(shared), _open: open.cloned(), receiver },
+        Ok(receiver) => FutureState::Waiting {
+            shared: Arc::clone(shared),
+            _open: open.cloned(),
+            receiver,
+        },
         Err(error) => FutureState::Failed(error),
     };
-    ResponseFuture { state, _response: PhantomData }
+    ResponseFuture {
+        state,
+        _response: PhantomData,
+    }
 }
 
 /// Encodes and queues a one-way message.
 pub(crate) fn send_oneway<M: Message>(shared: &Shared, message: &M) -> Result<(), Error> {
     let (body, fds) = encode_to_parts(message)?;
-    trace!("send {}::{} {message:?}", <M::Endpoint as Endpoint>::NAME, M::NAME);
+    trace!(
+        "send {}::{} {message:?}",
+        <M::Endpoint as Endpoint>::NAME,
+        M::NAME
+    );
     shared.send_oneway(<M::Endpoint as Endpoint>::MAGIC, M::ID, body, fds)
 }
 
@@ -264,7 +281,11 @@ pub struct ResponseFuture<T> {
 
 enum FutureState {
     Failed(Error),
-    Waiting { shared: Arc<Shared>, _open: Option<Arc<KeepOpen>>, receiver: oneshot::Receiver<CallOutcome> },
+    Waiting {
+        shared: Arc<Shared>,
+        _open: Option<Arc<KeepOpen>>,
+        receiver: oneshot::Receiver<CallOutcome>,
+    },
     Done,
 }
 
@@ -275,7 +296,9 @@ impl<T> fmt::Debug for ResponseFuture<T> {
             FutureState::Waiting { .. } => "waiting",
             FutureState::Done => "done",
         };
-        f.debug_struct("ResponseFuture").field("state", &state).finish()
+        f.debug_struct("ResponseFuture")
+            .field("state", &state)
+            .finish()
     }
 }
 
@@ -294,19 +317,27 @@ impl<T: Message> Future for ResponseFuture<T> {
                 };
             }
         };
-        let FutureState::Waiting { shared, .. } = std::mem::replace(&mut this.state, FutureState::Done) else {
+        let FutureState::Waiting { shared, .. } =
+            std::mem::replace(&mut this.state, FutureState::Done)
+        else {
             return Poll::Ready(Err(Error::Disconnected));
         };
         let (body, fds) = shared.finish_call(outcome)?;
         let result = match decode_from_parts::<T>(&body, fds) {
             Ok(response) => {
-                trace!("response {}::{} {response:?}", <T::Endpoint as Endpoint>::NAME, T::NAME);
+                trace!(
+                    "response {}::{} {response:?}",
+                    <T::Endpoint as Endpoint>::NAME,
+                    T::NAME
+                );
                 Ok(response)
             }
             Err(error) => {
                 let error = error.in_field(T::NAME);
-                let reason =
-                    ProtocolError::new(ProtocolErrorKind::MalformedResponse { response: T::NAME, reason: error.to_string() });
+                let reason = ProtocolError::new(ProtocolErrorKind::MalformedResponse {
+                    response: T::NAME,
+                    reason: error.to_string(),
+                });
                 shared.fail_response(reason);
                 Err(Error::Decode(error))
             }
@@ -351,7 +382,12 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
 
 impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     fn new() -> Builder<L, P> {
-        Builder { limits: Limits::default(), allow_other_users: false, handler: None, _endpoints: PhantomData }
+        Builder {
+            limits: Limits::default(),
+            allow_other_users: false,
+            handler: None,
+            _endpoints: PhantomData,
+        }
     }
 
     /// The limits of the connection (default: [`Limits::default`]).
@@ -388,12 +424,17 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     /// As [`AsyncConnection::connect`].
     pub async fn connect(self, path: impl AsRef<Path>) -> Result<AsyncConnection<L, P>, Error> {
         let path = path.as_ref();
-        let stream = ::tokio::net::UnixStream::connect(path).await.map_err(|error| {
-            Error::Io(std::io::Error::new(
-                error.kind(),
-                format!("could not connect to `{}`: {error}; is the service running?", path.display()),
-            ))
-        })?;
+        let stream = ::tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(|error| {
+                Error::Io(std::io::Error::new(
+                    error.kind(),
+                    format!(
+                        "could not connect to `{}`: {error}; is the service running?",
+                        path.display()
+                    ),
+                ))
+            })?;
         debug!("connected to `{}` to reach `{}`", path.display(), P::NAME);
         self.establish(stream, Side::Client).await
     }
@@ -404,7 +445,10 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     /// # Errors
     ///
     /// As [`AsyncConnection::from_stream`].
-    pub async fn from_stream(self, stream: impl IntoUnixStream) -> Result<AsyncConnection<L, P>, Error> {
+    pub async fn from_stream(
+        self,
+        stream: impl IntoUnixStream,
+    ) -> Result<AsyncConnection<L, P>, Error> {
         let stream = stream.into_tokio().map_err(Error::Io)?;
         self.establish(stream, Side::Client).await
     }
@@ -419,13 +463,21 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         self.establish(stream, Side::Server).await
     }
 
-    async fn establish(self, stream: ::tokio::net::UnixStream, side: Side) -> Result<AsyncConnection<L, P>, Error> {
+    async fn establish(
+        self,
+        stream: ::tokio::net::UnixStream,
+        side: Side,
+    ) -> Result<AsyncConnection<L, P>, Error> {
         let credentials = PeerCredentials::of(&stream).map_err(Error::Io)?;
         if side == Side::Server {
             check_peer_uid(credentials, self.allow_other_users)?;
         }
-        let config =
-            Config { side, local: EndpointInfo::of::<L>(), peer: EndpointInfo::of::<P>(), limits: self.limits };
+        let config = Config {
+            side,
+            local: EndpointInfo::of::<L>(),
+            peer: EndpointInfo::of::<P>(),
+            limits: self.limits,
+        };
         let (shared, ended) = Shared::new(config, credentials);
         // Created first: if this future is dropped during the handshake, the
         // connection closes and its task ends.
@@ -434,7 +486,10 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
             Some(mut handler) => (Box::new(move |message, _| handler.handle(message)), None),
             None => {
                 let (sender, receiver) = mpsc::unbounded_channel();
-                (queue_messages(sender), Some(Arc::new(::tokio::sync::Mutex::new(receiver))))
+                (
+                    queue_messages(sender),
+                    Some(Arc::new(::tokio::sync::Mutex::new(receiver))),
+                )
             }
         };
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -460,7 +515,12 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
             L::NAME,
             P::NAME
         );
-        Ok(AsyncConnection { shared, open, messages, _endpoints: PhantomData })
+        Ok(AsyncConnection {
+            shared,
+            open,
+            messages,
+            _endpoints: PhantomData,
+        })
     }
 }
 
@@ -482,10 +542,16 @@ fn queue_messages<L: Endpoint>(sender: mpsc::UnboundedSender<IncomingMessage<L>>
 }
 
 /// Refuses a peer of another uid unless `allow_other_users`.
-pub(crate) fn check_peer_uid(credentials: PeerCredentials, allow_other_users: bool) -> Result<(), Error> {
+pub(crate) fn check_peer_uid(
+    credentials: PeerCredentials,
+    allow_other_users: bool,
+) -> Result<(), Error> {
     let ours = rustix::process::geteuid().as_raw();
     if !allow_other_users && credentials.uid != ours {
-        let error = HandshakeError::new(HandshakeErrorKind::PeerUid { peer: credentials.uid, ours });
+        let error = HandshakeError::new(HandshakeErrorKind::PeerUid {
+            peer: credentials.uid,
+            ours,
+        });
         warn!("{error}");
         return Err(error.into());
     }

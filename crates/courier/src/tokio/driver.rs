@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use ::tokio::io::Interest;
 use ::tokio::net::UnixStream;
 use ::tokio::sync::{Notify, oneshot, watch};
-use tracing::{debug, warn};
+use tracing::{debug, trace, warn};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, HandshakeError, ProtocolError, ProtocolErrorKind, RemoteError};
@@ -120,14 +120,21 @@ impl State {
     }
 
     fn check_open(&mut self) -> Result<(), Error> {
-        if self.is_closed() { Err(self.take_close_error()) } else { Ok(()) }
+        if self.is_closed() {
+            Err(self.take_close_error())
+        } else {
+            Ok(())
+        }
     }
 }
 
 impl Shared {
     /// The shared half of a new connection (its core at the start of the
     /// handshake), and the sender whose drop marks the end of its task.
-    pub(crate) fn new(config: Config, credentials: PeerCredentials) -> (Arc<Shared>, watch::Sender<()>) {
+    pub(crate) fn new(
+        config: Config,
+        credentials: PeerCredentials,
+    ) -> (Arc<Shared>, watch::Sender<()>) {
         let (ended_tx, ended) = watch::channel(());
         let state = State {
             core: Connection::new(config, Instant::now()),
@@ -138,7 +145,12 @@ impl Shared {
             handshake_done: false,
             close_reported: false,
         };
-        let shared = Shared { state: Mutex::new(state), wake: Notify::new(), credentials, ended };
+        let shared = Shared {
+            state: Mutex::new(state),
+            wake: Notify::new(),
+            credentials,
+            ended,
+        };
         (Arc::new(shared), ended_tx)
     }
 
@@ -146,7 +158,9 @@ impl Shared {
         // Handlers never run under this lock, so a poisoned lock only means a
         // panic in courier's own short sections; the state is still
         // consistent enough to report errors.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn credentials(&self) -> PeerCredentials {
@@ -203,7 +217,13 @@ impl Shared {
     }
 
     /// Queues one-way message `id`.
-    pub(crate) fn send_oneway(&self, magic: u32, id: u32, body: Vec<u8>, fds: Vec<OwnedFd>) -> Result<(), Error> {
+    pub(crate) fn send_oneway(
+        &self,
+        magic: u32,
+        id: u32,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), Error> {
         let mut state = self.lock();
         state.check_open()?;
         state.core.send_oneway(magic, id, body, fds)?;
@@ -216,7 +236,7 @@ impl Shared {
     fn queue_deferred_answer(&self, answer: Answer) {
         let mut state = self.lock();
         if state.core.is_closed() {
-            debug!("dropping a deferred answer: the connection is closed");
+            trace!("dropping a deferred answer: the connection is closed");
             return;
         }
         if let Err(error) = queue_answer(&mut state.core, answer) {
@@ -264,7 +284,8 @@ impl Shared {
         state.calls.clear();
         if !state.core.is_closed() {
             state.core.close(CloseReason::Local);
-            let error = io::Error::other("the connection's task ended unexpectedly (did a handler panic?)");
+            let error =
+                io::Error::other("the connection's task ended unexpectedly (did a handler panic?)");
             state.closed = Closed::Unreported(CloseReason::Io(error));
         }
     }
@@ -293,7 +314,10 @@ pub(crate) struct EndGuard {
 
 impl EndGuard {
     pub(crate) fn new(shared: Arc<Shared>, ended: watch::Sender<()>) -> EndGuard {
-        EndGuard { shared, ended: Some(ended) }
+        EndGuard {
+            shared,
+            ended: Some(ended),
+        }
     }
 }
 
@@ -330,7 +354,10 @@ impl Driver {
     /// returns why it closed. `setup` is called once the handshake completes
     /// and returns what handles the local endpoint's messages (called on
     /// this task, in order); it is dropped when this returns.
-    pub(crate) async fn run<L: Endpoint>(mut self, setup: impl FnOnce() -> MessageFn<L> + Send) -> CloseReason {
+    pub(crate) async fn run<L: Endpoint>(
+        mut self,
+        setup: impl FnOnce() -> MessageFn<L> + Send,
+    ) -> CloseReason {
         let mut setup = Some(setup);
         let mut handler: Option<MessageFn<L>> = None;
         let mut incoming: VecDeque<Incoming> = VecDeque::new();
@@ -362,7 +389,10 @@ impl Driver {
                 if state.core.is_closed() {
                     break;
                 }
-                (earliest(state.core.poll_timeout(), self.linger_until), !state.is_flushed())
+                (
+                    earliest(state.core.poll_timeout(), self.linger_until),
+                    !state.is_flushed(),
+                )
             };
             self.wait(deadline, want_write).await;
         }
@@ -473,7 +503,9 @@ impl Driver {
             let mut fds = Vec::new();
             let socket = &self.socket;
             let buffer = &mut self.read_buffer;
-            match socket.try_io(Interest::READABLE, || recv_with_fds(socket, buffer, &mut fds)) {
+            match socket.try_io(Interest::READABLE, || {
+                recv_with_fds(socket, buffer, &mut fds)
+            }) {
                 Ok(received) if received.fds_truncated => {
                     drop(fds);
                     let error = ProtocolError::new(ProtocolErrorKind::FdsTruncated);
@@ -484,7 +516,11 @@ impl Driver {
                     state.core.handle_peer_closed();
                     return;
                 }
-                Ok(received) => state.core.handle_input(now, &self.read_buffer[..received.bytes], fds),
+                Ok(received) => {
+                    state
+                        .core
+                        .handle_input(now, &self.read_buffer[..received.bytes], fds)
+                }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) if is_peer_gone(&error) => {
                     state.core.handle_peer_closed();
@@ -501,15 +537,25 @@ impl Driver {
     fn write_available(&mut self, state: &mut State) {
         loop {
             if state.writing.is_none() {
-                state.writing = state.core.poll_transmit().map(|transmit| Writing { transmit, written: 0 });
+                state.writing = state.core.poll_transmit().map(|transmit| Writing {
+                    transmit,
+                    written: 0,
+                });
             }
-            let Some(writing) = state.writing.as_mut() else { return };
+            let Some(writing) = state.writing.as_mut() else {
+                return;
+            };
             let first = writing.written == 0;
             let result = {
-                let fds: Vec<BorrowedFd<'_>> =
-                    if first { writing.transmit.fds.iter().map(|fd| fd.as_fd()).collect() } else { Vec::new() };
+                let fds: Vec<BorrowedFd<'_>> = if first {
+                    writing.transmit.fds.iter().map(|fd| fd.as_fd()).collect()
+                } else {
+                    Vec::new()
+                };
                 let bytes = &writing.transmit.bytes[writing.written..];
-                self.socket.try_io(Interest::WRITABLE, || send_with_fds(&self.socket, bytes, &fds))
+                self.socket.try_io(Interest::WRITABLE, || {
+                    send_with_fds(&self.socket, bytes, &fds)
+                })
             };
             match result {
                 Ok(written) => {
@@ -540,8 +586,19 @@ impl Driver {
         while let Some(event) = state.core.poll_event() {
             match event {
                 Event::HandshakeComplete => state.handshake_done = true,
-                Event::Message { id, request_id, body, fds, .. } => {
-                    incoming.push_back(Incoming { id, request_id, body, fds });
+                Event::Message {
+                    id,
+                    request_id,
+                    body,
+                    fds,
+                    ..
+                } => {
+                    incoming.push_back(Incoming {
+                        id,
+                        request_id,
+                        body,
+                        fds,
+                    });
                 }
                 Event::Response { request_id, result } => {
                     // A caller that gave up dropped its receiver; the response
@@ -558,8 +615,11 @@ impl Driver {
                 Event::Closed { reason } => {
                     state.calls.clear();
                     self.final_reason = Some(copy_reason(&reason));
-                    state.closed =
-                        if state.close_reported { Closed::Reported } else { Closed::Unreported(reason) };
+                    state.closed = if state.close_reported {
+                        Closed::Reported
+                    } else {
+                        Closed::Unreported(reason)
+                    };
                 }
             }
         }
@@ -582,6 +642,8 @@ pub(crate) fn copy_reason(reason: &CloseReason) -> CloseReason {
 fn is_peer_gone(error: &io::Error) -> bool {
     matches!(
         error.kind(),
-        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
     )
 }

@@ -77,6 +77,7 @@ mod socket;
 
 pub use connection::{AsyncConnection, Builder, IncomingMessage, ResponseFuture};
 pub use server::{
-    ClientHandle, ClientId, MultiServer, ServerBuilder, ShutdownHandle, serve_connection, serve_connection_with,
+    ClientHandle, ClientId, MultiServer, ServerBuilder, ShutdownHandle, serve_connection,
+    serve_connection_with,
 };
 pub use socket::{IntoUnixListener, IntoUnixStream};

@@ -15,10 +15,10 @@ use ::tokio::sync::watch;
 use ::tokio::task::JoinSet;
 use tracing::{debug, warn};
 
+use super::ResponseFuture;
 use super::connection::{check_peer_uid, send_oneway, start_call};
 use super::driver::{Driver, EndGuard, MessageFn, Shared};
 use super::socket::{IntoUnixListener, IntoUnixStream};
-use super::ResponseFuture;
 use crate::endpoint::{Endpoint, Message, Request};
 use crate::error::Error;
 use crate::handler::{Handler, Reply};
@@ -66,7 +66,11 @@ pub struct ClientHandle<P: Endpoint> {
 
 impl<P: Endpoint> Clone for ClientHandle<P> {
     fn clone(&self) -> Self {
-        ClientHandle { id: self.id, shared: Arc::clone(&self.shared), _peer: PhantomData }
+        ClientHandle {
+            id: self.id,
+            shared: Arc::clone(&self.shared),
+            _peer: PhantomData,
+        }
     }
 }
 
@@ -82,7 +86,11 @@ impl<P: Endpoint> fmt::Debug for ClientHandle<P> {
 
 impl<P: Endpoint> ClientHandle<P> {
     fn new(id: ClientId, shared: Arc<Shared>) -> ClientHandle<P> {
-        ClientHandle { id, shared, _peer: PhantomData }
+        ClientHandle {
+            id,
+            shared,
+            _peer: PhantomData,
+        }
     }
 
     /// The client's id.
@@ -200,7 +208,10 @@ pub struct MultiServer<L: Endpoint, P: Endpoint> {
 
 impl<L: Endpoint, P: Endpoint> Clone for MultiServer<L, P> {
     fn clone(&self) -> Self {
-        MultiServer { inner: Arc::clone(&self.inner), _local: PhantomData }
+        MultiServer {
+            inner: Arc::clone(&self.inner),
+            _local: PhantomData,
+        }
     }
 }
 
@@ -255,7 +266,9 @@ impl<P: Endpoint> Drop for ServerInner<P> {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Only courier's own short sections run under these locks.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
@@ -303,7 +316,9 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
 
     /// A handle that shuts this server down, for another task or thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle { shutdown: Arc::clone(&self.inner.shutdown) }
+        ShutdownHandle {
+            shutdown: Arc::clone(&self.inner.shutdown),
+        }
     }
 
     /// Accepts and serves clients until [`shutdown`](Self::shutdown): each
@@ -330,7 +345,9 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
                 "this MultiServer already ran: a server runs once; bind a new one to serve again",
             ))
         })?;
-        let listener = listener.set_nonblocking(true).and_then(|()| UnixListener::from_std(listener));
+        let listener = listener
+            .set_nonblocking(true)
+            .and_then(|()| UnixListener::from_std(listener));
         let listener = listener.map_err(Error::Io)?;
         debug!("serving `{}` to clients that handle `{}`", L::NAME, P::NAME);
         let factory = Arc::new(factory);
@@ -389,8 +406,12 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
         if check_peer_uid(credentials, inner.allow_other_users).is_err() {
             return;
         }
-        let config =
-            Config { side: Side::Server, local: EndpointInfo::of::<L>(), peer: EndpointInfo::of::<P>(), limits: inner.limits.clone() };
+        let config = Config {
+            side: Side::Server,
+            local: EndpointInfo::of::<L>(),
+            peer: EndpointInfo::of::<P>(),
+            limits: inner.limits.clone(),
+        };
         let live_count = lock(&inner.live).len();
         if live_count >= inner.limits.max_clients {
             self.refuse(stream, config, credentials, live_count, tasks);
@@ -404,7 +425,11 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
         let driver = Driver::new(Arc::clone(&shared), stream);
         let end = EndGuard::new(Arc::clone(&shared), ended);
         tasks.spawn(async move {
-            let mut leave = Leave { inner: Arc::clone(&inner), serial, id: None };
+            let mut leave = Leave {
+                inner: Arc::clone(&inner),
+                serial,
+                id: None,
+            };
             let id_slot = &mut leave.id;
             let setup_inner = Arc::clone(&inner);
             let reason = driver
@@ -453,13 +478,21 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
     ) {
         let max_clients = self.inner.limits.max_clients;
         if self.inner.refusing.load(Ordering::Relaxed) >= MAX_REFUSING {
-            warn!("dropping a connection: the service is full ({clients} of {max_clients} clients) and already refusing {MAX_REFUSING} others");
+            warn!(
+                "dropping a connection: the service is full ({clients} of {max_clients} clients) and already refusing {MAX_REFUSING} others"
+            );
             return;
         }
-        debug!(pid = credentials.pid, "refusing a client: the service is full ({clients} of {max_clients} clients)");
+        debug!(
+            pid = credentials.pid,
+            "refusing a client: the service is full ({clients} of {max_clients} clients)"
+        );
         let (shared, ended) = Shared::new(config, credentials);
         let saturate = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        shared.refuse(Refusal::ServiceFull { clients: saturate(clients), max_clients: saturate(max_clients) });
+        shared.refuse(Refusal::ServiceFull {
+            clients: saturate(clients),
+            max_clients: saturate(max_clients),
+        });
         let refusing = Arc::clone(&self.inner.refusing);
         refusing.fetch_add(1, Ordering::Relaxed);
         let driver = Driver::new(Arc::clone(&shared), stream);
@@ -500,7 +533,9 @@ fn next_id(counter: &AtomicU64) -> NonZeroU64 {
 fn report_task(joined: Result<(), ::tokio::task::JoinError>) {
     if let Err(error) = joined {
         if error.is_panic() {
-            warn!("a client's task panicked (in its handler?); the client was disconnected, the others are untouched");
+            warn!(
+                "a client's task panicked (in its handler?); the client was disconnected, the others are untouched"
+            );
         }
     }
 }
@@ -574,8 +609,14 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     }
 
     /// Runs `hook` when a client completes its handshake, on the client's
-    /// task, after its handler is made and before its first message.
-    pub fn on_client_connected(mut self, hook: impl Fn(&ClientHandle<P>) + Send + Sync + 'static) -> Self {
+    /// task, after its handler is made, before its first message, and before
+    /// the server's hello goes out (so by the time the client's `connect`
+    /// returns, [`MultiServer::clients`] lists it). Like a handler, it must
+    /// not block for long.
+    pub fn on_client_connected(
+        mut self,
+        hook: impl Fn(&ClientHandle<P>) + Send + Sync + 'static,
+    ) -> Self {
         self.on_connected = Some(Arc::new(hook));
         self
     }
@@ -583,7 +624,10 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     /// Runs `hook` when a client that completed its handshake is gone (it
     /// left, broke a limit or the protocol, was disconnected, or the server
     /// shut down), with why; its handler and socket are already dropped.
-    pub fn on_client_disconnected(mut self, hook: impl Fn(ClientId, &CloseReason) + Send + Sync + 'static) -> Self {
+    pub fn on_client_disconnected(
+        mut self,
+        hook: impl Fn(ClientId, &CloseReason) + Send + Sync + 'static,
+    ) -> Self {
         self.on_disconnected = Some(Arc::new(hook));
         self
     }
@@ -605,12 +649,17 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
         })?;
         let server = self.build(listener, Some(path.to_owned()));
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|error| {
-            Error::Io(std::io::Error::new(
-                error.kind(),
-                format!("could not make the socket `{}` private (mode 0600): {error}", path.display()),
-            ))
-        })?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |error| {
+                Error::Io(std::io::Error::new(
+                    error.kind(),
+                    format!(
+                        "could not make the socket `{}` private (mode 0600): {error}",
+                        path.display()
+                    ),
+                ))
+            },
+        )?;
         debug!("listening at `{}`", path.display());
         Ok(server)
     }
@@ -620,7 +669,10 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     /// # Errors
     ///
     /// As [`MultiServer::from_listener`].
-    pub fn from_listener(self, listener: impl IntoUnixListener) -> Result<MultiServer<L, P>, Error> {
+    pub fn from_listener(
+        self,
+        listener: impl IntoUnixListener,
+    ) -> Result<MultiServer<L, P>, Error> {
         let listener = listener.into_std().map_err(Error::Io)?;
         Ok(self.build(listener, None))
     }
@@ -641,7 +693,10 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
             refusing: Arc::new(AtomicUsize::new(0)),
             shutdown: Arc::new(shutdown),
         };
-        MultiServer { inner: Arc::new(inner), _local: PhantomData }
+        MultiServer {
+            inner: Arc::new(inner),
+            _local: PhantomData,
+        }
     }
 }
 
@@ -678,7 +733,11 @@ where
 /// # Errors
 ///
 /// As [`serve_connection`].
-pub async fn serve_connection_with<L, P, H, F>(stream: impl IntoUnixStream, limits: Limits, factory: F) -> Result<(), Error>
+pub async fn serve_connection_with<L, P, H, F>(
+    stream: impl IntoUnixStream,
+    limits: Limits,
+    factory: F,
+) -> Result<(), Error>
 where
     L: Endpoint,
     P: Endpoint,
@@ -688,7 +747,12 @@ where
     let stream = stream.into_tokio().map_err(Error::Io)?;
     let credentials = PeerCredentials::of(&stream).map_err(Error::Io)?;
     check_peer_uid(credentials, false)?;
-    let config = Config { side: Side::Server, local: EndpointInfo::of::<L>(), peer: EndpointInfo::of::<P>(), limits };
+    let config = Config {
+        side: Side::Server,
+        local: EndpointInfo::of::<L>(),
+        peer: EndpointInfo::of::<P>(),
+        limits,
+    };
     let (shared, ended) = Shared::new(config, credentials);
     let end = EndGuard::new(Arc::clone(&shared), ended);
     let client_shared = Arc::clone(&shared);
@@ -699,5 +763,9 @@ where
         })
         .await;
     drop(end);
-    if reason.is_orderly() { Ok(()) } else { Err(reason.into_error()) }
+    if reason.is_orderly() {
+        Ok(())
+    } else {
+        Err(reason.into_error())
+    }
 }

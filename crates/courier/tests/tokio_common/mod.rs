@@ -37,10 +37,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use courier::tokio::{AsyncConnection, ClientHandle, MultiServer};
-use courier::{Endpoint, Handler, HandlerError, Limits, Reply, Responder};
+use courier::{Handler, HandlerError, Limits, Reply, Responder};
 
 use crate::runtime_common::echo::echo_client::Event;
-use crate::runtime_common::echo::echo_server::{self, *};
+use crate::runtime_common::echo::echo_server::*;
 use crate::runtime_common::echo::{EchoClient, EchoServer, EchoServerMessage};
 
 /// The environment variable that makes `tokio_child` a child.
@@ -52,8 +52,12 @@ pub const CHILD_ENV: &str = "COURIER_TOKIO_CHILD";
 /// it spawned has ended (connection drivers, server client tasks) before
 /// dropping the runtime.
 pub fn run<F: Future>(test: F) -> F::Output {
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
+    courier::init_tracing_from_env();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let output = runtime.block_on(test);
     // A task whose connection just closed may still be returning; give the
     // workers a moment, then insist.
@@ -61,7 +65,11 @@ pub fn run<F: Future>(test: F) -> F::Output {
     while runtime.metrics().num_alive_tasks() > 0 && Instant::now() < deadline {
         std::thread::yield_now();
     }
-    assert_eq!(runtime.metrics().num_alive_tasks(), 0, "tasks outlived the test");
+    assert_eq!(
+        runtime.metrics().num_alive_tasks(),
+        0,
+        "tasks outlived the test"
+    );
     drop(runtime);
     output
 }
@@ -96,8 +104,17 @@ pub struct TokioEcho {
 }
 
 impl TokioEcho {
-    pub fn new(client: ClientHandle<EchoClient>, server: Option<MultiServer<EchoServer, EchoClient>>) -> TokioEcho {
-        TokioEcho { client, server, pushed: Vec::new(), batch: Vec::new(), never: Vec::new() }
+    pub fn new(
+        client: ClientHandle<EchoClient>,
+        server: Option<MultiServer<EchoServer, EchoClient>>,
+    ) -> TokioEcho {
+        TokioEcho {
+            client,
+            server,
+            pushed: Vec::new(),
+            batch: Vec::new(),
+            never: Vec::new(),
+        }
     }
 
     fn echo(&mut self, text: String) -> Reply {
@@ -107,7 +124,11 @@ impl TokioEcho {
             return reply;
         }
         if let Some(rest) = text.strip_prefix("batch:") {
-            let size: usize = rest.split(':').next().and_then(|n| n.parse().ok()).unwrap_or(1);
+            let size: usize = rest
+                .split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
             let (reply, responder) = Reply::deferred();
             self.batch.push((text, responder));
             if self.batch.len() >= size {
@@ -127,10 +148,15 @@ impl TokioEcho {
         };
         for client in &clients {
             if let Err(error) = client.send(&Event { seq: count }) {
-                return Reply::error(HandlerError::new(format!("could not notify client {}: {error}", client.id())));
+                return Reply::error(HandlerError::new(format!(
+                    "could not notify client {}: {error}",
+                    client.id()
+                )));
             }
         }
-        Reply::response(NotifyThenReplyResponse { count: clients.len() as i32 })
+        Reply::response(NotifyThenReplyResponse {
+            count: clients.len() as i32,
+        })
     }
 }
 
@@ -143,11 +169,13 @@ impl Handler<EchoServer> for TokioEcho {
                 self.pushed.push(value);
                 Reply::none()
             }
-            EchoServerMessage::TakePushed(TakePushed {}) => {
-                Reply::response(TakePushedResponse { values: std::mem::take(&mut self.pushed) })
-            }
+            EchoServerMessage::TakePushed(TakePushed {}) => Reply::response(TakePushedResponse {
+                values: std::mem::take(&mut self.pushed),
+            }),
             EchoServerMessage::NotifyThenReply(NotifyThenReply { count }) => self.broadcast(count),
-            EchoServerMessage::EchoBytes(EchoBytes { data }) => Reply::response(EchoBytesResponse { data }),
+            EchoServerMessage::EchoBytes(EchoBytes { data }) => {
+                Reply::response(EchoBytesResponse { data })
+            }
             EchoServerMessage::ReadFile(ReadFile { file }) => {
                 Reply::from_result(read_file(file).map(|contents| ReadFileResponse { contents }))
             }
@@ -163,7 +191,11 @@ impl Handler<EchoServer> for TokioEcho {
                 tokio::task::spawn_blocking(move || {
                     let mut rest = Vec::new();
                     let result = File::from(release).read_to_end(&mut rest);
-                    responder.from_result(result.map(|_| BlockOnResponse {}).map_err(HandlerError::from));
+                    responder.from_result(
+                        result
+                            .map(|_| BlockOnResponse {})
+                            .map_err(HandlerError::from),
+                    );
                 });
                 reply
             }
@@ -189,7 +221,10 @@ fn open_file(contents: &str) -> Result<std::os::fd::OwnedFd, HandlerError> {
 /// A `MultiServer` of the tokio echo service at `path`, its handlers able to
 /// broadcast to every client.
 pub fn echo_server(path: &Path, limits: Limits) -> MultiServer<EchoServer, EchoClient> {
-    MultiServer::builder().limits(limits).bind(path).expect("bind the echo server")
+    MultiServer::builder()
+        .limits(limits)
+        .bind(path)
+        .expect("bind the echo server")
 }
 
 /// Runs `server` with [`TokioEcho`] handlers until it shuts down.
@@ -218,8 +253,16 @@ pub mod fake_echo {
         const MAGIC: u32 = crate::runtime_common::echo::echo_server::MAGIC;
         type Message = std::convert::Infallible;
 
-        fn decode_message(id: u32, _decoder: &mut Decoder<'_>) -> Result<Self::Message, DecodeError> {
-            Err(DecodeError::new(courier::codec::DecodeErrorKind::UnknownMessage { endpoint: "EchoServer", id }))
+        fn decode_message(
+            id: u32,
+            _decoder: &mut Decoder<'_>,
+        ) -> Result<Self::Message, DecodeError> {
+            Err(DecodeError::new(
+                courier::codec::DecodeErrorKind::UnknownMessage {
+                    endpoint: "EchoServer",
+                    id,
+                },
+            ))
         }
 
         fn message_name(_id: u32) -> Option<&'static str> {
@@ -273,7 +316,12 @@ impl Child {
     pub fn server(mode: &str) -> Child {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("echo.sock");
-        let mut child = Child::spawn(&format!("{mode}:{}", path.display()), Stdio::piped(), path, Some(dir));
+        let mut child = Child::spawn(
+            &format!("{mode}:{}", path.display()),
+            Stdio::piped(),
+            path,
+            Some(dir),
+        );
         child.read_until("COURIER-READY");
         child
     }
@@ -281,7 +329,12 @@ impl Child {
     /// Starts a child that connects `clients` clients to `path` at once
     /// (see [`crowd`]).
     pub fn clients(path: &Path, clients: usize) -> Child {
-        Child::spawn(&format!("clients{clients}:{}", path.display()), Stdio::null(), path.to_owned(), None)
+        Child::spawn(
+            &format!("clients{clients}:{}", path.display()),
+            Stdio::null(),
+            path.to_owned(),
+            None,
+        )
     }
 
     /// Starts a child that serves `stream` (its stdin) with
@@ -301,7 +354,13 @@ impl Child {
             .expect("spawn the child");
         let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
         let stdin = child.stdin.take();
-        Child { child, stdin, stdout, path, _dir: dir }
+        Child {
+            child,
+            stdin,
+            stdout,
+            path,
+            _dir: dir,
+        }
     }
 
     /// The socket path of a server child.
@@ -339,10 +398,14 @@ impl Child {
         let mut line = String::new();
         loop {
             line.clear();
-            let n = self.stdout.read_line(&mut line).expect("read the child's stdout");
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read the child's stdout");
             assert!(n > 0, "the child exited before printing `{marker}`");
-            if let Some(rest) = line.trim_end().strip_prefix(marker) {
-                return rest.to_owned();
+            // libtest may have printed `test tokio_child ... ` before it.
+            if let Some(at) = line.find(marker) {
+                return line[at + marker.len()..].trim_end().to_owned();
             }
         }
     }
@@ -376,9 +439,18 @@ pub fn child_main() {
     let path = Path::new(arg);
     match mode {
         "server" => serve_until_stdin_closes(path, Limits::default()),
-        "server-full2" => serve_until_stdin_closes(path, Limits { max_clients: 2, ..Limits::default() }),
+        "server-full2" => serve_until_stdin_closes(
+            path,
+            Limits {
+                max_clients: 2,
+                ..Limits::default()
+            },
+        ),
         "serve-stdin" => serve_stdin(),
-        _ => match mode.strip_prefix("clients").and_then(|n| n.parse::<usize>().ok()) {
+        _ => match mode
+            .strip_prefix("clients")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(clients) => {
                 let result = run(crowd(path, clients));
                 say(&format!("COURIER-RESULT: {result}"));
@@ -401,19 +473,27 @@ fn serve_until_stdin_closes(path: &Path, limits: Limits) {
         say("COURIER-READY");
         run_echo(&server).await;
         let file_left = path.exists();
-        say(&format!("COURIER-RESULT: stopped, socket file left: {file_left}"));
+        say(&format!(
+            "COURIER-RESULT: stopped, socket file left: {file_left}"
+        ));
     });
 }
 
 /// A `serve_connection` child: serves the socket that is its stdin.
 fn serve_stdin() {
-    let stream = std::io::stdin().as_fd().try_clone_to_owned().expect("dup stdin");
+    let stream = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .expect("dup stdin");
     let stream = UnixStream::from(stream);
-    let result = run(courier::tokio::serve_connection_with::<EchoServer, EchoClient, _, _>(
-        stream,
-        Limits::default(),
-        |client| TokioEcho::new(client, None),
-    ));
+    let result = run(courier::tokio::serve_connection_with::<
+        EchoServer,
+        EchoClient,
+        _,
+        _,
+    >(stream, Limits::default(), |client| {
+        TokioEcho::new(client, None)
+    }));
     match result {
         Ok(()) => say("COURIER-RESULT: ok"),
         Err(error) => say(&format!("COURIER-RESULT: err: {error}")),
@@ -465,6 +545,7 @@ pub async fn crowd(path: &Path, clients: usize) -> String {
 
 /// Without a parent: the tokio echo service and a client in one process.
 fn in_process_smoke_test() {
+    let fds = crate::runtime_common::fd_check();
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("smoke.sock");
     run(async {
@@ -473,16 +554,31 @@ fn in_process_smoke_test() {
             let server = server.clone();
             async move { run_echo(&server).await }
         });
-        let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path).await.expect("connect");
-        let response = connection.call(&Echo { text: "smoke".into() }).await.expect("echo");
+        let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
+            .await
+            .expect("connect");
+        let response = connection
+            .call(&Echo {
+                text: "smoke".into(),
+            })
+            .await
+            .expect("echo");
         assert_eq!(response.text, "smoke");
         server.shutdown();
         running.await.expect("the server task");
-        let error = connection.call(&Echo { text: "after".into() }).await.unwrap_err();
+        let error = connection
+            .call(&Echo {
+                text: "after".into(),
+            })
+            .await
+            .unwrap_err();
         assert!(matches!(error, courier::Error::Disconnected), "{error:?}");
         let done = connection.closed();
         drop(connection);
         done.await;
     });
     assert!(!path.exists(), "the server removes its socket file");
+    // Removing the directory opens fds: before the count.
+    drop(dir);
+    fds.finish();
 }

@@ -1,0 +1,911 @@
+//! The tokio flavour across processes: `MultiServer` in a child process
+//! (this test binary started again, see `tokio_common/mod.rs`) with
+//! `AsyncConnection` clients in the test, or the server in the test with a
+//! crowd of clients in a child. Every test checks that no fd leaked and no
+//! task outlived it.
+#![cfg(feature = "tokio")]
+
+#[path = "common/runtime/mod.rs"]
+mod runtime_common;
+#[path = "tokio_common/mod.rs"]
+mod tokio_common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use courier::tokio::{AsyncConnection, MultiServer};
+use courier::{Error, HandshakeErrorKind, Limits, NoMessages, Reply};
+use runtime_common::echo::echo_client::Event;
+use runtime_common::echo::echo_server::{
+    BlockOn, Echo, EchoBytes, EchoResponse, Fail, NotifyThenReply, OpenFile, Push, ReadFile,
+    TakePushed,
+};
+use runtime_common::echo::other_server::OtherServer;
+use runtime_common::echo::{EchoClient, EchoClientMessage, EchoServer, EchoServerMessage};
+use runtime_common::{fd_check, file_with, pipe, read_all};
+use tokio_common::fake_echo::{BadEcho, FakeEchoServer};
+use tokio_common::{Child, run, within};
+
+type Client = AsyncConnection<EchoClient, EchoServer>;
+
+#[test]
+fn tokio_child() {
+    tokio_common::child_main();
+}
+
+async fn connect(path: &Path) -> Client {
+    within("connecting", Client::connect(path))
+        .await
+        .expect("connect to the echo server")
+}
+
+async fn echo(connection: &Client, text: &str) -> Result<String, Error> {
+    within(
+        "an echo",
+        connection.call(&Echo {
+            text: text.to_owned(),
+        }),
+    )
+    .await
+    .map(|response| response.text)
+}
+
+/// Drops `connection` and waits until its task has ended.
+async fn close_and_wait<L: courier::Endpoint, P: courier::Endpoint>(
+    connection: AsyncConnection<L, P>,
+) {
+    let done = connection.closed();
+    drop(connection);
+    within("the connection's task to end", done).await;
+}
+
+#[test]
+fn a_request_gets_its_response() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        assert_eq!(echo(&client, "hello").await.unwrap(), "hello");
+        assert_eq!(echo(&client, "señor 🦀").await.unwrap(), "señor 🦀");
+        assert_eq!(echo(&client, "").await.unwrap(), "");
+        assert_eq!(client.peer_credentials().pid, server.pid());
+        close_and_wait(client).await;
+    });
+    server.stop();
+    assert_eq!(server.result(), "stopped, socket file left: false");
+    fds.finish();
+}
+
+#[test]
+fn many_calls_in_flight_from_several_tasks_are_answered_out_of_order() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        // The handler answers none of these until all 100 have arrived, then
+        // answers them in reverse order: they must all be in flight at once,
+        // and each response must find its own caller.
+        const TASKS: usize = 4;
+        const CALLS: usize = 25;
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let calls: Vec<_> = (0..CALLS)
+                        .map(|call| {
+                            let text = format!("batch:{}:task {task} call {call}", TASKS * CALLS);
+                            (text.clone(), client.call(&Echo { text }))
+                        })
+                        .collect();
+                    for (text, response) in calls {
+                        assert_eq!(response.await.unwrap().text, text);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            within("a batch of calls", task).await.unwrap();
+        }
+        // Plain calls from several tasks at once.
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|task| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    for call in 0..50 {
+                        let text = format!("task {task} call {call}");
+                        assert_eq!(echo(&client, &text).await.unwrap(), text);
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            within("plain calls", task).await.unwrap();
+        }
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn one_way_messages_arrive_in_the_order_sent() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        for value in 0..1000 {
+            client.send(&Push { value }).unwrap();
+        }
+        let pushed = within("take_pushed", client.call(&TakePushed {}))
+            .await
+            .unwrap();
+        assert_eq!(pushed.values, (0..1000).collect::<Vec<i32>>());
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn an_event_reaches_every_client_through_clients() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let mut handled = Vec::new();
+        for name in ["a", "b"] {
+            let events = events.clone();
+            let client = Client::builder()
+                .with_handler(move |message: EchoClientMessage| {
+                    let EchoClientMessage::Event(Event { seq }) = message;
+                    events.send((name, seq)).unwrap();
+                    Reply::none()
+                })
+                .connect(server.path());
+            handled.push(within("connecting", client).await.unwrap());
+        }
+        drop(events);
+        // Without a handler, events wait for `next_message`.
+        let queued = connect(server.path()).await;
+        let answered = within("notify", handled[0].call(&NotifyThenReply { count: 7 }))
+            .await
+            .unwrap();
+        assert_eq!(
+            answered.count, 3,
+            "the server sent the event to its 3 clients"
+        );
+        let mut seen = vec![
+            within("event", received.recv()).await.unwrap(),
+            within("event", received.recv()).await.unwrap(),
+        ];
+        seen.sort();
+        assert_eq!(seen, [("a", 7), ("b", 7)]);
+        let message = within("next_message", queued.next_message()).await.unwrap();
+        assert!(
+            matches!(message.message, EchoClientMessage::Event(Event { seq: 7 })),
+            "{message:?}"
+        );
+        assert!(message.responder.is_none(), "an event is one-way");
+        for client in handled {
+            close_and_wait(client).await;
+        }
+        close_and_wait(queued).await;
+        // The handlers were dropped with their connections.
+        assert_eq!(received.recv().await, None);
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[derive(Debug)]
+enum Hook {
+    Connected { id: u64, pid: u32 },
+    Disconnected { id: u64, orderly: bool },
+}
+
+/// 100 clients at once in a child process, the server in the test: every
+/// client gets its own answers; the hooks see ids 1 to 100, each connected
+/// then disconnected; a later client gets the next id.
+#[test]
+fn a_hundred_clients_at_once_get_their_own_answers_and_ids_from_1() {
+    let fds = fd_check();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crowd.sock");
+    run(async {
+        let (hooks, mut hook_events) = tokio::sync::mpsc::unbounded_channel();
+        let server = MultiServer::<EchoServer, EchoClient>::builder()
+            .on_client_connected({
+                let hooks = hooks.clone();
+                move |client| {
+                    let id = client.id().get();
+                    let pid = client.credentials().pid;
+                    hooks.send(Hook::Connected { id, pid }).unwrap();
+                }
+            })
+            .on_client_disconnected(move |id, reason| {
+                hooks
+                    .send(Hook::Disconnected {
+                        id: id.get(),
+                        orderly: reason.is_orderly(),
+                    })
+                    .unwrap();
+            })
+            .bind(&path)
+            .unwrap();
+        let running = tokio::spawn({
+            let server = server.clone();
+            async move { tokio_common::run_echo(&server).await }
+        });
+
+        let mut connected = BTreeSet::new();
+        let mut disconnected = BTreeSet::new();
+        let mut live = 0usize;
+        let mut most_live = 0usize;
+        let crowd = |clients: usize| {
+            let child = Child::clients(&path, clients);
+            let pid = child.pid();
+            // Blocks this thread only; the server runs on the workers.
+            (child.result(), pid)
+        };
+        let (result, pid) = crowd(100);
+        assert_eq!(result, "ok 100");
+        while disconnected.len() < 100 {
+            match within("the hooks", hook_events.recv()).await.unwrap() {
+                Hook::Connected {
+                    id,
+                    pid: client_pid,
+                } => {
+                    assert_eq!(client_pid, pid);
+                    assert!(connected.insert(id), "id {id} given twice");
+                    live += 1;
+                    most_live = most_live.max(live);
+                }
+                Hook::Disconnected { id, orderly } => {
+                    assert!(orderly, "client {id} left in disorder");
+                    assert!(connected.contains(&id), "client {id} left before it came");
+                    assert!(disconnected.insert(id), "client {id} left twice");
+                    live -= 1;
+                }
+            }
+        }
+        assert_eq!(connected, (1..=100).collect::<BTreeSet<u64>>());
+        assert_eq!(disconnected, connected);
+        assert_eq!(most_live, 100, "the clients were all connected at once");
+        assert!(server.clients().is_empty(), "{:?}", server.clients());
+
+        let (result, _) = crowd(3);
+        assert_eq!(result, "ok 3");
+        let mut later = BTreeSet::new();
+        while later.len() < 3 {
+            if let Hook::Disconnected { id, .. } =
+                within("the hooks", hook_events.recv()).await.unwrap()
+            {
+                later.insert(id);
+            }
+        }
+        assert_eq!(
+            later,
+            (101..=103).collect::<BTreeSet<u64>>(),
+            "ids are never reused"
+        );
+
+        server.shutdown();
+        within("the server to stop", running).await.unwrap();
+    });
+    assert!(!path.exists(), "the server removed its socket file");
+    // Removing the directory opens fds: before the count, not during the
+    // next test's.
+    drop(dir);
+    fds.finish();
+}
+
+#[test]
+fn a_call_that_times_out_leaves_the_connection_usable() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        // A request the handler never answers.
+        let started = Instant::now();
+        let never = Echo {
+            text: "never".into(),
+        };
+        let result = within(
+            "a timeout",
+            client.call_with_timeout(&never, Duration::from_millis(200)),
+        )
+        .await;
+        assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert_eq!(
+            echo(&client, "after the timeout").await.unwrap(),
+            "after the timeout"
+        );
+
+        // A request answered after its timeout: the late response is dropped.
+        let (signal_read, signal_write) = pipe();
+        let (release_read, release_write) = pipe();
+        let request = BlockOn {
+            signal: signal_write,
+            release: release_read,
+        };
+        let result = within(
+            "a timeout",
+            client.call_with_timeout(&request, Duration::from_millis(100)),
+        )
+        .await;
+        assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+        drop(request);
+        let mut byte = [0u8; 1];
+        std::fs::File::from(signal_read)
+            .read_exact(&mut byte)
+            .unwrap();
+        drop(release_write);
+        assert_eq!(echo(&client, "and again").await.unwrap(), "and again");
+        assert_eq!(echo(&client, "and again").await.unwrap(), "and again");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        let (signal_read, signal_write) = pipe();
+        let (release_read, release_write) = pipe();
+        let blocked = client.call(&BlockOn {
+            signal: signal_write,
+            release: release_read,
+        });
+        let never = client.call(&Echo {
+            text: "never".into(),
+        });
+        // Wait until the server is inside the handler, then kill it.
+        let mut byte = [0u8; 1];
+        std::fs::File::from(signal_read)
+            .read_exact(&mut byte)
+            .unwrap();
+        let killed_at = Instant::now();
+        server.kill();
+        let (blocked, never) =
+            within("the calls to fail", async { tokio::join!(blocked, never) }).await;
+        let waited = killed_at.elapsed();
+        assert!(matches!(blocked, Err(Error::Disconnected)), "{blocked:?}");
+        assert!(matches!(never, Err(Error::Disconnected)), "{never:?}");
+        assert!(
+            waited < Duration::from_secs(1),
+            "Disconnected took {waited:?}"
+        );
+        assert!(matches!(
+            echo(&client, "anyone?").await,
+            Err(Error::Disconnected)
+        ));
+        assert!(client.is_closed());
+        drop(release_write);
+        close_and_wait(client).await;
+    });
+    drop(server);
+    fds.finish();
+}
+
+#[test]
+fn a_handler_error_reaches_the_caller_as_a_remote_error() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        let result = within(
+            "fail",
+            client.call(&Fail {
+                reason: "no window with id 7".into(),
+            }),
+        )
+        .await;
+        match result {
+            Err(Error::Remote(remote)) => {
+                assert_eq!(remote.message(), "no window with id 7");
+                assert_eq!(remote.request(), Some("fail"));
+                assert_eq!(
+                    remote.to_string(),
+                    "the peer's handler for `fail` failed: no window with id 7"
+                );
+            }
+            other => panic!("expected a remote error, got {other:?}"),
+        }
+        assert_eq!(echo(&client, "still here").await.unwrap(), "still here");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn a_client_of_the_wrong_service_gets_a_handshake_error_naming_both() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let error = within(
+            "connecting",
+            AsyncConnection::<NoMessages, OtherServer>::connect(server.path()),
+        )
+        .await
+        .unwrap_err();
+        let Error::Handshake(handshake) = &error else {
+            panic!("expected a handshake error, got {error:?}")
+        };
+        assert!(matches!(
+            handshake.kind(),
+            HandshakeErrorKind::EndpointMismatch { .. }
+        ));
+        let text = error.to_string();
+        let expected = format!(
+            "this client expects the service to serve `OtherServer` (magic {}), but it serves `EchoServer` (magic {})",
+            runtime_common::echo::other_server::MAGIC,
+            runtime_common::echo::echo_server::MAGIC
+        );
+        assert!(text.starts_with(&expected), "{text}");
+        // The service goes on serving the others.
+        let client = connect(server.path()).await;
+        assert_eq!(echo(&client, "fine").await.unwrap(), "fine");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn a_full_server_refuses_a_client_with_a_typed_error() {
+    let fds = fd_check();
+    let mut server = Child::server("server-full2");
+    run(async {
+        let first = connect(server.path()).await;
+        let second = connect(server.path()).await;
+        let error = within("connecting", Client::connect(server.path()))
+            .await
+            .unwrap_err();
+        let Error::Handshake(handshake) = &error else {
+            panic!("expected a handshake error, got {error:?}")
+        };
+        assert_eq!(
+            handshake.kind(),
+            &HandshakeErrorKind::ServiceFull {
+                clients: 2,
+                max_clients: 2
+            }
+        );
+        assert_eq!(
+            error.to_string(),
+            "the service is full: it serves 2 clients and its `Limits::max_clients` is 2; try again later, or raise that limit on the service"
+        );
+        // The clients it serves are untouched.
+        assert_eq!(echo(&first, "one").await.unwrap(), "one");
+        assert_eq!(echo(&second, "two").await.unwrap(), "two");
+        close_and_wait(first).await;
+        close_and_wait(second).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn a_32_mib_vector_crosses_intact() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        let data: Vec<u8> = (0..32u32 << 20)
+            .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
+            .collect();
+        let back = within("32 MiB", client.call(&EchoBytes { data: data.clone() }))
+            .await
+            .unwrap()
+            .data;
+        assert_eq!(back.len(), data.len());
+        assert!(back == data, "the 32 MiB came back different");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn fds_cross_both_ways_with_their_contents() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        let read = within(
+            "read_file",
+            client.call(&ReadFile {
+                file: file_with("written by the client"),
+            }),
+        )
+        .await;
+        assert_eq!(read.unwrap().contents, "written by the client");
+        let opened = within(
+            "open_file",
+            client.call(&OpenFile {
+                contents: "written by the server".into(),
+            }),
+        )
+        .await;
+        assert_eq!(read_all(opened.unwrap().file), "written by the server");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn graceful_shutdown_ends_run_and_the_clients_see_disconnected() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    let path = server.path().to_owned();
+    run(async {
+        let first = connect(&path).await;
+        let second = connect(&path).await;
+        let pending = [
+            first.call(&Echo {
+                text: "never".into(),
+            }),
+            second.call(&Echo {
+                text: "never".into(),
+            }),
+        ];
+        // Calls are handled in order: once these return, the server holds
+        // both `never`s.
+        assert_eq!(echo(&first, "ping").await.unwrap(), "ping");
+        assert_eq!(echo(&second, "ping").await.unwrap(), "ping");
+        server.stop();
+        for call in pending {
+            let result = within("shutdown", call).await;
+            assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+        }
+        for client in [first, second] {
+            within("the end", client.next_message()).await.unwrap_err();
+            close_and_wait(client).await;
+        }
+    });
+    assert_eq!(server.result(), "stopped, socket file left: false");
+    assert!(!path.exists());
+    fds.finish();
+}
+
+#[test]
+fn a_client_that_breaks_the_protocol_or_a_limit_is_disconnected_alone() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let good = connect(server.path()).await;
+        // Claims to speak EchoServer, but its `echo` does not decode.
+        let liar = within(
+            "connecting",
+            AsyncConnection::<EchoClient, FakeEchoServer>::connect(server.path()),
+        )
+        .await
+        .unwrap();
+        let result = within("a bad call", liar.call(&BadEcho { byte: 7 })).await;
+        assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+        assert_eq!(echo(&good, "unharmed").await.unwrap(), "unharmed");
+
+        // Allows itself more calls in flight than the service's 256.
+        let limits = Limits {
+            max_in_flight_per_client: 1000,
+            ..Limits::default()
+        };
+        let greedy = within(
+            "connecting",
+            Client::builder().limits(limits).connect(server.path()),
+        )
+        .await
+        .unwrap();
+        let calls: Vec<_> = (0..257)
+            .map(|_| {
+                greedy.call(&Echo {
+                    text: "never".into(),
+                })
+            })
+            .collect();
+        for call in calls {
+            let result = within("a greedy call", call).await;
+            assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+        }
+        assert_eq!(
+            echo(&good, "still unharmed").await.unwrap(),
+            "still unharmed"
+        );
+        close_and_wait(liar).await;
+        close_and_wait(greedy).await;
+        close_and_wait(good).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn serve_connection_serves_a_socketpair_end_in_a_child_until_the_peer_leaves() {
+    let fds = fd_check();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let server = Child::serve_stream(theirs);
+    run(async {
+        let client = within("handshake", Client::from_stream(ours))
+            .await
+            .unwrap();
+        assert_eq!(
+            echo(&client, "over a socketpair").await.unwrap(),
+            "over a socketpair"
+        );
+        // The handler's client handle sends events to this side.
+        let notified = within("notify", client.call(&NotifyThenReply { count: 3 }))
+            .await
+            .unwrap();
+        assert_eq!(notified.count, 1);
+        let event = within("the event", client.next_message()).await.unwrap();
+        assert!(
+            matches!(event.message, EchoClientMessage::Event(Event { seq: 3 })),
+            "{event:?}"
+        );
+        close_and_wait(client).await;
+    });
+    assert_eq!(server.result(), "ok");
+    fds.finish();
+}
+
+#[test]
+fn dropping_the_last_handle_writes_what_was_sent_then_closes() {
+    let fds = fd_check();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    run(async {
+        let pushed = Arc::new(Mutex::new(Vec::new()));
+        let server = tokio::spawn({
+            let pushed = Arc::clone(&pushed);
+            courier::tokio::serve_connection::<EchoServer, EchoClient, _>(
+                theirs,
+                move |message: EchoServerMessage| {
+                    if let EchoServerMessage::Push(Push { value }) = message {
+                        pushed.lock().unwrap().push(value);
+                    }
+                    Reply::none()
+                },
+            )
+        });
+        let client = within("handshake", Client::from_stream(ours))
+            .await
+            .unwrap();
+        // Far more than the socket buffer holds (about 2 MiB of frames), so
+        // most are still queued when the handle is dropped.
+        const PUSHES: i32 = 50_000;
+        for value in 0..PUSHES {
+            client.send(&Push { value }).unwrap();
+        }
+        // Dropping the last handle writes them, then closes; the server
+        // handles them all, then ends.
+        close_and_wait(client).await;
+        within("serve_connection", server).await.unwrap().unwrap();
+        assert_eq!(*pushed.lock().unwrap(), (0..PUSHES).collect::<Vec<i32>>());
+    });
+    fds.finish();
+}
+
+#[test]
+fn a_server_calls_its_client_which_answers_through_next_message() {
+    let fds = fd_check();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    run(async {
+        // Roles reversed: the serving side sends `EchoServer` requests to
+        // its peer, which handles them.
+        let (handle_tx, handle_rx) = tokio::sync::oneshot::channel();
+        let server = tokio::spawn(courier::tokio::serve_connection_with::<
+            NoMessages,
+            EchoServer,
+            _,
+            _,
+        >(theirs, Limits::default(), move |client| {
+            handle_tx.send(client).unwrap();
+            |message: std::convert::Infallible| match message {}
+        }));
+        let peer = within(
+            "handshake",
+            AsyncConnection::<EchoServer, NoMessages>::from_stream(ours),
+        )
+        .await
+        .unwrap();
+        let client = within("the client handle", handle_rx).await.unwrap();
+        assert_eq!(client.id().get(), 1);
+        assert_eq!(client.credentials().pid, std::process::id());
+        let response = client.call(&Echo {
+            text: "from the server".into(),
+        });
+        let incoming = within("next_message", peer.next_message()).await.unwrap();
+        let EchoServerMessage::Echo(Echo { text }) = incoming.message else {
+            panic!("{:?}", incoming.message)
+        };
+        incoming
+            .responder
+            .expect("a request has a responder")
+            .response(EchoResponse {
+                text: text.to_uppercase(),
+            });
+        assert_eq!(
+            within("the response", response).await.unwrap().text,
+            "FROM THE SERVER"
+        );
+
+        // A responder dropped unanswered answers with an error.
+        let response = client.call(&Echo {
+            text: "dropped".into(),
+        });
+        drop(within("next_message", peer.next_message()).await.unwrap());
+        let error = within("the response", response).await.unwrap_err();
+        assert!(
+            matches!(&error, Error::Remote(remote) if remote.message().contains("without answering")),
+            "{error:?}"
+        );
+
+        // The server disconnects its client: the client sees the end.
+        client.disconnect();
+        assert!(!client.is_connected());
+        let end = within("the end", peer.next_message()).await.unwrap_err();
+        assert!(matches!(end, Error::Disconnected), "{end:?}");
+        within("serve_connection", server).await.unwrap().unwrap();
+        assert!(matches!(
+            client.send(&Push { value: 1 }),
+            Err(Error::Disconnected)
+        ));
+        close_and_wait(peer).await;
+    });
+    fds.finish();
+}
+
+#[test]
+fn the_blocking_driver_answers_a_deferred_reply_it_cannot_wait_for_with_an_error() {
+    let fds = fd_check();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let server = std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        courier::blocking::serve::<EchoServer, EchoClient, _>(
+            theirs,
+            move |message: EchoServerMessage| {
+                let EchoServerMessage::Echo(Echo { text }) = message else {
+                    return Reply::none();
+                };
+                let (reply, responder) = Reply::deferred();
+                if text == "answered at once" {
+                    responder.response(EchoResponse { text });
+                } else {
+                    kept.push(responder);
+                }
+                reply
+            },
+        )
+    });
+    let client =
+        courier::blocking::BlockingConnection::<EchoClient, EchoServer>::from_stream(ours).unwrap();
+    let response = client
+        .call(&Echo {
+            text: "answered at once".into(),
+        })
+        .unwrap();
+    assert_eq!(response.text, "answered at once");
+    let error = client
+        .call(&Echo {
+            text: "later".into(),
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Remote(remote) if remote.message().contains("courier::tokio")),
+        "{error:?}"
+    );
+    drop(client);
+    server.join().unwrap().unwrap();
+    fds.finish();
+}
+
+#[test]
+fn close_fails_the_calls_in_flight_at_once_and_refuses_further_ones() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let client = connect(server.path()).await;
+        let pending = client.call(&Echo {
+            text: "never".into(),
+        });
+        assert_eq!(echo(&client, "ping").await.unwrap(), "ping");
+        let other = client.clone();
+        client.close();
+        assert!(other.is_closed());
+        let result = within("the pending call", pending).await;
+        assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+        assert!(matches!(
+            other.send(&Push { value: 1 }),
+            Err(Error::Disconnected)
+        ));
+        assert!(matches!(
+            echo(&other, "late").await,
+            Err(Error::Disconnected)
+        ));
+        // The task ends even though clones are alive.
+        within("the task to end", other.closed()).await;
+        drop(other);
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+#[test]
+fn a_server_takes_over_a_listening_socket() {
+    let fds = fd_check();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    run(async {
+        let server = MultiServer::<EchoServer, EchoClient>::from_listener(listener).unwrap();
+        let running = tokio::spawn({
+            let server = server.clone();
+            async move { tokio_common::run_echo(&server).await }
+        });
+        // Clients in another process.
+        assert_eq!(Child::clients(&path, 2).result(), "ok 2");
+        server.shutdown();
+        within("the server to stop", running).await.unwrap();
+        // A second run is refused rather than serving nothing.
+        let error = server
+            .run(|client| tokio_common::TokioEcho::new(client, None))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("already ran"), "{error}");
+    });
+    // The socket file belongs to whoever created it.
+    assert!(path.exists());
+    drop(dir);
+    fds.finish();
+}
+
+/// Handles and futures can move between tasks and threads.
+#[allow(dead_code)]
+fn handles_and_futures_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send_static<T: Send + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync::<AsyncConnection<EchoClient, EchoServer>>();
+    send_sync::<courier::tokio::ClientHandle<EchoClient>>();
+    send_sync::<MultiServer<EchoServer, EchoClient>>();
+    send_sync::<courier::tokio::ShutdownHandle>();
+    send_sync::<courier::Responder>();
+    send_static::<courier::tokio::ResponseFuture<EchoResponse>>();
+    let path = Path::new("/nowhere");
+    send(&Client::connect(path));
+    send(
+        &Client::builder()
+            .with_handler(|_: EchoClientMessage| Reply::none())
+            .connect(path),
+    );
+    send(
+        &courier::tokio::serve_connection::<EchoServer, EchoClient, _>(
+            UnixStream::pair().unwrap().0,
+            |_: EchoServerMessage| Reply::none(),
+        ),
+    );
+    let server = MultiServer::<EchoServer, EchoClient>::bind(path).unwrap();
+    send(&server.run(|client| tokio_common::TokioEcho::new(client, None)));
+}
