@@ -1,9 +1,74 @@
 //! courier: type-safe, fast inter-process communication for Rust, in the
 //! spirit of SerenityOS's LibIPC.
 //!
-//! Interfaces are written in `.ipc` files; `courier-build` turns them into
-//! typed messages (and, later, clients and server traits) at build time; this
-//! crate is the runtime that encodes and decodes those messages.
+//! Interfaces are written in `.ipc` files. `courier-build` turns them into
+//! Rust at build time: per endpoint, a struct per message, a handler trait
+//! for the server, blocking and async clients, and a sender for one-way
+//! messages. This crate is the runtime under that code: the codec, the wire
+//! protocol, the connections, the servers, shared memory and the gfx types.
+//!
+//! # The journey
+//!
+//! 1. Write `ipc/WindowServer.ipc`:
+//!    ```text
+//!    endpoint WindowServer
+//!    {
+//!        CreateWindow(Gfx::IntRect rect, String title) => (i32 window_id)
+//!        InvalidateRect(i32 window_id, Gfx::IntRect rect) =|
+//!    }
+//!    ```
+//! 2. Compile it from `build.rs` (with `courier-build` as a build-dependency):
+//!    `courier_build::compile(&["ipc/WindowServer.ipc"])?`.
+//! 3. Include it: `courier::include_ipc!("WindowServer");` gives the module
+//!    `window_server`.
+//! 4. Serve it: implement `window_server::WindowServerHandler` and run it on a
+//!    [`tokio::MultiServer`] (one handler per client), or on a
+//!    [`blocking::BlockingConnection`] per client.
+//! 5. Call it: `WindowServerClient::connect(path)?.create_window(rect, title)?`
+//!    (blocking, no async runtime) or `WindowServerAsyncClient` (tokio).
+//!
+//! A runnable server and client, over a real socket, is the crate doc of
+//! `courier-examples` (`examples/src/lib.rs` in the repository); the README
+//! shows the same code as a two-process service.
+//!
+//! # What a call can return
+//!
+//! A call returns its response, [`Error::Remote`] when the handler returned an
+//! error, [`Error::Disconnected`] the moment the peer is gone, or
+//! [`Error::Timeout`] when the caller asked for one (`with_timeout`,
+//! `call_with_timeout`). Never a hang, never a panic. Messages that arrive
+//! while a call waits are kept and handled after it, in order.
+//!
+//! # Modules
+//!
+//! - [`codec`]: [`Encode`], [`Decode`], [`Encoder`], [`Decoder`]; SerenityOS's
+//!   parameter encodings, byte for byte. `#[derive(Encode, Decode)]` for user
+//!   types.
+//! - [`endpoint`]: [`Endpoint`], [`Message`], [`Request`]: what generated code
+//!   implements.
+//! - [`proto`]: the sans-IO protocol core (handshake, frames, fds, pending
+//!   requests, limits); [`transport`]: Unix stream sockets with `SCM_RIGHTS`.
+//! - [`blocking`] and [`tokio`] (feature `tokio`, on by default): the two
+//!   drivers, identical in behaviour.
+//! - [`shm`]: [`shm::SharedBuffer`] (memfd), [`shm::ShareableBitmap`],
+//!   [`shm::BitmapSequence`]; [`gfx`]: `IntRect`, `Color`...
+//!
+//! # Untrusted peers
+//!
+//! Every byte and fd that arrives is untrusted. Decoding never panics and
+//! never allocates more than the bytes received (a count is checked against
+//! what is left before anything is reserved); received fds are owned from the
+//! moment they arrive and closed on every error path; a shared buffer's
+//! claimed size is checked against the memfd's real size before it is mapped.
+//! A peer that sends a malformed frame, an unknown message, too many fds or
+//! bytes, or breaks a [`Limits`] rate, is disconnected with a logged reason;
+//! every other client of the service is untouched.
+//!
+//! # Debugging
+//!
+//! Call [`init_tracing_from_env`] at start-up: `IPC_DEBUG=1` logs connection
+//! life (connect, handshake, disconnect and why), `IPC_TRACE=1` every message
+//! (direction, endpoint, message name, sizes, fds), to stderr.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
