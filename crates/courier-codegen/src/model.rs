@@ -78,22 +78,9 @@ impl MessageModel {
     }
 }
 
-/// The methods that the generated clients and sender trait have besides the
-/// message methods (`clone` from `Clone`, `send` from `courier::Sender`). A
-/// message whose method would take one of these names gets
-/// [`HELPER_SUFFIX`] instead, on every generated item, so that the message
-/// keeps one method name everywhere and the helper keeps its own.
-pub(crate) const HELPER_METHODS: &[&str] = &[
-    "connect",
-    "from_connection",
-    "connection",
-    "with_timeout",
-    "clone",
-    "send",
-];
-
-/// What a message method named like a helper gets appended.
-pub(crate) const HELPER_SUFFIX: &str = "_message";
+// The helper methods of the generated clients and what a message method
+// named like one gets appended: shared with the checks of courier-idl.
+pub(crate) use courier_idl::naming::{HELPER_METHODS, HELPER_SUFFIX};
 
 /// One generated message struct.
 pub(crate) struct StructModel {

@@ -9,6 +9,36 @@
 //! `get_url` and `GetUrl`), as Rust's naming conventions ask. Digits stay
 //! with the word before them (`read_i32_value` keeps `i32`).
 
+/// The items that courier-codegen declares for an endpoint `Foo` in its
+/// module, as suffixes of `Foo` in `PascalCase`, with what they are. courier-codegen
+/// generates them under these names.
+pub const ENDPOINT_ITEMS: [(&str, &str); 7] = [
+    ("", "marker type"),
+    ("Message", "message enum"),
+    ("Handler", "handler trait"),
+    ("Service", "service wrapper"),
+    ("Client", "blocking client"),
+    ("AsyncClient", "async client"),
+    ("Sender", "sender trait"),
+];
+
+/// The methods that the generated clients and sender trait have besides the
+/// message methods (`clone` from `Clone`, `send` from `courier::Sender`).
+/// A message whose method would take one of these names gets
+/// [`HELPER_SUFFIX`] instead, on every generated item.
+pub const HELPER_METHODS: [&str; 6] = [
+    "connect",
+    "from_connection",
+    "connection",
+    "with_timeout",
+    "clone",
+    "send",
+];
+
+/// What courier-codegen appends to the method of a message named like a
+/// helper method.
+pub const HELPER_SUFFIX: &str = "_message";
+
 /// The `snake_case` form of a name: `CreateWindow` and `create_window` give
 /// `create_window`.
 ///

@@ -56,33 +56,7 @@ pub(super) fn check_file(file: &IpcFile, found: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The items that courier-codegen declares for an endpoint `Foo` in its
-/// module, as suffixes of `Foo` in `PascalCase`, with what they are. Keep in
-/// step with courier-codegen's `model.rs`.
-const ENDPOINT_ITEMS: [(&str, &str); 7] = [
-    ("", "marker type"),
-    ("Message", "message enum"),
-    ("Handler", "handler trait"),
-    ("Service", "service wrapper"),
-    ("Client", "blocking client"),
-    ("AsyncClient", "async client"),
-    ("Sender", "sender trait"),
-];
-
-/// The methods that the generated clients and sender trait have besides the
-/// message methods. Keep in step with courier-codegen's `model.rs`.
-const HELPER_METHODS: [&str; 6] = [
-    "connect",
-    "from_connection",
-    "connection",
-    "with_timeout",
-    "clone",
-    "send",
-];
-
-/// What courier-codegen appends to the method of a message named like a
-/// helper method.
-const HELPER_SUFFIX: &str = "_message";
+use crate::naming::{ENDPOINT_ITEMS, HELPER_METHODS, HELPER_SUFFIX};
 
 /// The messages of `endpoint` against its own items and against each other's
 /// methods, and the names of messages and parameters.
