@@ -459,6 +459,10 @@ pub enum ProtocolErrorKind {
     },
     /// A response was sent for a request that is not waiting for one.
     NoSuchRequest(u32),
+    /// The peer misused the shared-memory pool (`docs/wire-format.md`,
+    /// "Shared-memory pool"): a descriptor out of range, an unknown segment,
+    /// a segment that is not a sealed memfd, too many segments...
+    SharedMemoryPool(String),
 }
 
 impl ProtocolError {
@@ -543,6 +547,9 @@ impl fmt::Display for ProtocolError {
                 f,
                 "a response was sent for request {id}, which is not waiting for one (answered twice?)"
             ),
+            ProtocolErrorKind::SharedMemoryPool(why) => {
+                write!(f, "the peer misused the shared-memory pool: {why}")
+            }
         }
     }
 }

@@ -71,6 +71,37 @@ pub struct Limits {
     /// answers (or a client that connects and says nothing) must not hold the
     /// other side forever.
     pub handshake_timeout: Duration,
+    /// Smallest message body, in bytes, sent through the shared-memory pool
+    /// instead of the socket; `None` turns the pool off (and this side does
+    /// not offer it in its hello, so it speaks exactly the pool-less
+    /// protocol).
+    ///
+    /// Default: 256 KiB. Below that, a socket write is cheaper than the
+    /// bookkeeping; above it, one copy into already-mapped memory beats
+    /// many socket writes. The pool is used only when both sides offer it.
+    pub shm_threshold: Option<u32>,
+    /// Most pool segments one side keeps mapped for one connection and
+    /// direction: a sender never creates more, and a receiver disconnects a
+    /// peer that maps more (each side announces its value in the hello and
+    /// the sender keeps to the smaller).
+    ///
+    /// Default: 4. One segment carries one message at a time, so this is
+    /// also how many large messages can be in flight through the pool;
+    /// further ones go through the socket.
+    pub shm_pool_segments: u32,
+    /// Most bytes of pool segments one side keeps mapped for one connection
+    /// and direction (announced and enforced like
+    /// [`shm_pool_segments`](Self::shm_pool_segments)).
+    ///
+    /// Default: 128 MiB, room for one segment holding a message of the
+    /// default [`max_message_bytes`](Self::max_message_bytes).
+    pub shm_pool_bytes: u64,
+    /// How long a pool segment may stay unused before the sender unmaps it
+    /// and tells the receiver to do the same.
+    ///
+    /// Default: 5 seconds: a burst of large messages reuses its segments,
+    /// and an idle connection holds no pool memory for long.
+    pub shm_idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -82,6 +113,10 @@ impl Default for Limits {
             max_in_flight_per_client: 256,
             max_messages_per_second: 100_000,
             handshake_timeout: Duration::from_secs(10),
+            shm_threshold: Some(256 << 10),
+            shm_pool_segments: 4,
+            shm_pool_bytes: 128 << 20,
+            shm_idle_timeout: Duration::from_secs(5),
         }
     }
 }

@@ -1160,9 +1160,10 @@ fn the_wire_format_document_example_matches_the_core() {
 
     let hello = client.poll_transmit().unwrap();
     let expected_hello = hex(
-        "43 52 49 52  01 00  00 00  00 00 00 00  40 b2 5e d7  00 00 00 04
+        "43 52 49 52  01 00  02 00  00 00 00 00  40 b2 5e d7  00 00 00 04
          0a 00 4e 6f 4d 65 73 73 61 67 65 73
-         0c 00 4c 6f 6f 6b 75 70 53 65 72 76 65 72",
+         0c 00 4c 6f 6f 6b 75 70 53 65 72 76 65 72
+         04 00 00 00  00 00 00 08 00 00 00 00",
     );
     assert_eq!(hello.bytes, expected_hello);
     server.handle_input(now, &hello.bytes, hello.fds);

@@ -341,9 +341,11 @@ impl Driver {
     }
 
     /// Waits, without holding the lock, until a message is queued, the
-    /// connection closes, or input arrives (which the caller then pumps).
+    /// connection closes, input arrives (which the caller then pumps), or
+    /// the core's next timer (a call's deadline, an idle shared-memory
+    /// segment to unmap) is due.
     pub(crate) fn wait_for_input(&self) {
-        {
+        let wait = {
             let mut state = self.lock();
             self.pump(&mut state);
             if !state.incoming.is_empty() || state.is_closed() {
@@ -358,13 +360,18 @@ impl Driver {
                 return;
             }
             state.waiters += 1;
-        }
+            let now = Instant::now();
+            state
+                .core
+                .poll_timeout()
+                .map(|at| at.saturating_duration_since(now))
+        };
         let interest = PollFlags::IN;
         let mut fds = [
             PollFd::new(&self.transport, interest),
             PollFd::new(&self.wake, interest),
         ];
-        if let Err(error) = poll_retrying(&mut fds, None) {
+        if let Err(error) = poll_retrying(&mut fds, wait) {
             debug!("poll failed while waiting for messages: {error}");
         }
         let mut counter = [0u8; 8];

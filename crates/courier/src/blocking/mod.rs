@@ -345,6 +345,12 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
         }
     }
 
+    /// What the connection's shared-memory pool holds and has done (see
+    /// [`crate::proto::PoolStats`]).
+    pub fn pool_stats(&self) -> crate::proto::PoolStats {
+        self.driver.lock().core.pool_stats()
+    }
+
     /// Messages received and not yet handed to a handler.
     pub fn queued_messages(&self) -> usize {
         self.driver.lock().incoming.len()

@@ -7,7 +7,11 @@ use std::time::Instant;
 use tracing::{debug, trace, warn};
 
 use super::frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
-use super::hello::{Hello, ParsedHello, Refusal};
+use super::hello::{Hello, ParsedHello, PoolOffer, Refusal};
+use super::pool::{
+    CONTROL_MAGIC, CONTROL_SEGMENT_DROP, CONTROL_SEGMENT_RELEASE, FLAG_SHM, FLAG_SHM_NEW_SEGMENT,
+    PoolStats, RecvPool, SHM_DESCRIPTOR_LEN, SendLimits, SendPool, ShmDescriptor,
+};
 use super::{CloseReason, Config, EndpointInfo, Event, RequestId, Side, Transmit, earliest};
 use crate::error::{
     EndpointName, Error, HandshakeError, HandshakeErrorKind, Limit, LimitError, LimitSide,
@@ -107,6 +111,14 @@ pub struct Connection {
     rate: TokenBucket,
     /// Set by [`Connection::refuse`]: the answer to the client's hello.
     refusal: Option<Refusal>,
+    /// The shared-memory pool this side offers in its hello.
+    pool_offer: Option<PoolOffer>,
+    /// Set when both sides offered the pool: the limits this side sends by.
+    pool_send: Option<SendLimits>,
+    send_pool: SendPool,
+    recv_pool: RecvPool,
+    /// The pool's counters (the segment figures are computed on demand).
+    pool_counters: PoolStats,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +202,16 @@ impl Connection {
             incoming: HashMap::new(),
             next_request_id: 1,
             refusal: None,
+            pool_offer: None,
+            pool_send: None,
+            send_pool: SendPool::default(),
+            recv_pool: RecvPool::default(),
+            pool_counters: PoolStats::default(),
         };
+        connection.pool_offer = connection.limits.shm_threshold.map(|_| PoolOffer {
+            max_segments: connection.limits.shm_pool_segments,
+            max_bytes: connection.limits.shm_pool_bytes,
+        });
         if side == Side::Client {
             connection.queue_hello();
         }
@@ -254,6 +275,32 @@ impl Connection {
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to write.
     pub fn has_transmit(&self) -> bool {
         !self.transmits.is_empty()
+    }
+
+    /// What the shared-memory pool holds and has done: segments and bytes
+    /// mapped on each side, frames sent through the pool and the socket.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Side};
+    /// use courier::{Limits, NoMessages};
+    ///
+    /// let info = EndpointInfo::of::<NoMessages>();
+    /// let config = Config { side: Side::Client, local: info, peer: info, limits: Limits::default() };
+    /// let stats = Connection::new(config, Instant::now()).pool_stats();
+    /// assert!(!stats.active); // not before both hellos offered it
+    /// assert_eq!(stats.bytes_mapped, 0);
+    /// ```
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            active: self.pool_send.is_some(),
+            segments: self.send_pool.segments(),
+            bytes_mapped: self.send_pool.bytes_mapped(),
+            segments_in_use: self.send_pool.in_use(),
+            peer_segments: self.recv_pool.segments(),
+            peer_bytes_mapped: self.recv_pool.bytes_mapped(),
+            ..self.pool_counters
+        }
     }
 
     // ----- input -----
@@ -336,6 +383,17 @@ impl Connection {
                     }
                     self.timed_out.insert(request_id);
                     self.events.push_back(Event::CallTimedOut { request_id });
+                }
+                if let Some(pool) = self.pool_send {
+                    let expired = self.send_pool.expire(now, pool.idle_timeout);
+                    if expired > 0 {
+                        debug!(
+                            "unmapping {expired} shared-memory segments idle for {:?}",
+                            pool.idle_timeout
+                        );
+                        self.pool_counters.segments_dropped_idle += expired as u64;
+                    }
+                    self.queue_segment_drops();
                 }
             }
         }
@@ -551,15 +609,20 @@ impl Connection {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called: the
-    /// handshake's deadline, or the earliest deadline of a waiting request.
+    /// handshake's deadline, or the earliest deadline of a waiting request
+    /// or of an idle shared-memory segment.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::Closed => None,
             State::Handshaking => self.handshake_deadline,
-            State::Open => self
-                .pending
-                .values()
-                .fold(None, |soonest, p| earliest(soonest, p.deadline)),
+            State::Open => {
+                let idle = self
+                    .pool_send
+                    .and_then(|pool| self.send_pool.next_expiry(pool.idle_timeout));
+                self.pending
+                    .values()
+                    .fold(idle, |soonest, p| earliest(soonest, p.deadline))
+            }
         }
     }
 
@@ -574,6 +637,11 @@ impl Connection {
             peer_name: self.peer.name.to_owned(),
             refusal: self.refusal,
             refused: None,
+            shm_pool: if self.refusal.is_some() {
+                None
+            } else {
+                self.pool_offer
+            },
         }
     }
 
@@ -613,6 +681,16 @@ impl Connection {
             self.queue_hello();
         }
         self.peer_max_message_bytes = Some(hello.max_message_bytes);
+        if let (Some(ours), Some(theirs), Some(threshold)) =
+            (self.pool_offer, hello.shm_pool, self.limits.shm_threshold)
+        {
+            self.pool_send = Some(SendLimits {
+                threshold: threshold as usize,
+                max_segments: ours.max_segments.min(theirs.max_segments),
+                max_bytes: ours.max_bytes.min(theirs.max_bytes),
+                idle_timeout: self.limits.shm_idle_timeout,
+            });
+        }
         self.state = State::Open;
         self.handshake_deadline = None;
         debug!(
@@ -651,6 +729,8 @@ impl Connection {
         self.pending.clear();
         self.timed_out.clear();
         self.incoming.clear();
+        self.send_pool.clear();
+        self.recv_pool.clear();
         if reason.is_orderly() {
             debug!("connection to `{}` closed: {reason}", self.peer.name);
         } else {
@@ -721,6 +801,72 @@ impl Connection {
         body: Vec<u8>,
         fds: Vec<OwnedFd>,
     ) {
+        let pool = self
+            .pool_send
+            .filter(|pool| flags & FLAG_ERROR == 0 && body.len() >= pool.threshold);
+        if let Some(pool) = pool {
+            // The segment's fd travels with the message's own: keep within
+            // the fd limit (the peer's is assumed the same as ours).
+            let room_for_fd = fds.len() < self.limits.effective_max_fds_per_message();
+            let placed = room_for_fd
+                .then(|| self.send_pool.place(&body, &pool))
+                .flatten();
+            // Segments dropped to make room go first, so that the peer's
+            // count of mapped bytes never passes the limit.
+            self.queue_segment_drops();
+            if let Some(placed) = placed {
+                let mut flags = flags | FLAG_SHM;
+                let mut all_fds = Vec::with_capacity(fds.len() + 1);
+                if let Some(segment) = placed.new_segment {
+                    flags |= FLAG_SHM_NEW_SEGMENT;
+                    all_fds.push(segment);
+                }
+                all_fds.extend(fds);
+                self.pool_counters.sent_through_pool += 1;
+                self.queue_raw_frame(
+                    magic,
+                    message_id,
+                    request_id,
+                    flags,
+                    &placed.descriptor.to_bytes(),
+                    all_fds,
+                );
+                return;
+            }
+            self.pool_counters.pool_fallbacks += 1;
+        }
+        self.pool_counters.sent_through_socket += 1;
+        self.queue_raw_frame(magic, message_id, request_id, flags, &body, fds);
+    }
+
+    /// Queues a control frame about pool segment `segment`.
+    fn queue_control(&mut self, message_id: u32, segment: u32) {
+        self.queue_raw_frame(
+            CONTROL_MAGIC,
+            message_id,
+            0,
+            0,
+            &segment.to_le_bytes(),
+            Vec::new(),
+        );
+    }
+
+    /// Tells the peer of the segments the send pool dropped.
+    fn queue_segment_drops(&mut self) {
+        for id in self.send_pool.take_dropped() {
+            self.queue_control(CONTROL_SEGMENT_DROP, id);
+        }
+    }
+
+    fn queue_raw_frame(
+        &mut self,
+        magic: u32,
+        message_id: u32,
+        request_id: u32,
+        flags: u16,
+        body: &[u8],
+        fds: Vec<OwnedFd>,
+    ) {
         // Both fit: the size checks ran against limits below u32::MAX and 253.
         let header = FrameHeader {
             payload_len: body.len() as u32,
@@ -732,7 +878,7 @@ impl Connection {
         };
         let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
         bytes.extend_from_slice(&header.to_bytes());
-        bytes.extend_from_slice(&body);
+        bytes.extend_from_slice(body);
         self.transmits.push_back(Transmit { bytes, fds });
     }
 
@@ -786,16 +932,49 @@ impl Connection {
             let body = self.input[body_start..self.input_start + frame_len].to_vec();
             self.input_start += frame_len;
             let fds: Vec<OwnedFd> = self.input_fds.drain(..fd_count).collect();
+            if self.pool_send.is_some() && header.magic == CONTROL_MAGIC && !header.is_response() {
+                self.handle_control(now, header, &body, fds)?;
+                continue;
+            }
+            if header.flags & FLAG_SHM != 0 {
+                let (header, body, fds) = self.take_from_pool(header, &body, fds)?;
+                self.route_frame(now, header, body, fds)?;
+                continue;
+            }
             self.route_frame(now, header, body, fds)?;
         }
     }
 
     fn check_incoming_header(&self, header: &FrameHeader) -> Result<(), CloseReason> {
-        if header.flags & !KNOWN_FLAGS != 0 {
+        let known = if self.pool_send.is_some() {
+            KNOWN_FLAGS | FLAG_SHM | FLAG_SHM_NEW_SEGMENT
+        } else {
+            KNOWN_FLAGS
+        };
+        if header.flags & !known != 0 {
             return Err(ProtocolError::new(ProtocolErrorKind::UnknownFlags(header.flags)).into());
         }
         if header.is_error() && !header.is_response() {
             return Err(ProtocolError::new(ProtocolErrorKind::ErrorWithoutResponse).into());
+        }
+        if header.flags & (FLAG_SHM | FLAG_SHM_NEW_SEGMENT) != 0 {
+            let why = if header.flags & FLAG_SHM == 0 {
+                Some("a frame flagged NEW_SEGMENT without SHM".to_owned())
+            } else if header.is_error() {
+                Some("an error response flagged SHM".to_owned())
+            } else if header.payload_len as usize != SHM_DESCRIPTOR_LEN {
+                Some(format!(
+                    "a frame flagged SHM with a payload of {} bytes instead of a {SHM_DESCRIPTOR_LEN}-byte descriptor",
+                    header.payload_len
+                ))
+            } else if header.flags & FLAG_SHM_NEW_SEGMENT != 0 && header.fd_count == 0 {
+                Some("a frame flagged NEW_SEGMENT without the segment's fd".to_owned())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(pool_error(format!("it sent {why}")));
+            }
         }
         let max_bytes = self.limits.max_message_bytes;
         if header.payload_len > max_bytes {
@@ -818,6 +997,80 @@ impl Connection {
             .into());
         }
         Ok(())
+    }
+
+    /// Resolves a frame flagged SHM: maps a new segment, copies the body out
+    /// of the segment, releases the segment to the peer.
+    fn take_from_pool(
+        &mut self,
+        mut header: FrameHeader,
+        payload: &[u8],
+        mut fds: Vec<OwnedFd>,
+    ) -> Result<(FrameHeader, Vec<u8>, Vec<OwnedFd>), CloseReason> {
+        let descriptor = ShmDescriptor::parse(payload)
+            .ok_or_else(|| pool_error("its descriptor is not 20 bytes".to_owned()))?;
+        if header.flags & FLAG_SHM_NEW_SEGMENT != 0 {
+            // check_incoming_header made sure there is at least one fd.
+            if fds.is_empty() {
+                return Err(pool_error("its new segment came without an fd".to_owned()));
+            }
+            let segment = fds.remove(0);
+            let offer = self.pool_offer.unwrap_or(PoolOffer {
+                max_segments: 0,
+                max_bytes: 0,
+            });
+            self.recv_pool
+                .add(
+                    descriptor.segment,
+                    segment,
+                    offer.max_segments,
+                    offer.max_bytes,
+                )
+                .map_err(pool_error)?;
+        }
+        let body = self
+            .recv_pool
+            .read(descriptor, self.limits.max_message_bytes)
+            .map_err(pool_error)?;
+        self.queue_control(CONTROL_SEGMENT_RELEASE, descriptor.segment);
+        self.pool_counters.received_through_pool += 1;
+        header.flags &= !(FLAG_SHM | FLAG_SHM_NEW_SEGMENT);
+        header.fd_count = fds.len() as u16;
+        header.payload_len = body.len() as u32;
+        Ok((header, body, fds))
+    }
+
+    /// A control frame of the shared-memory pool.
+    fn handle_control(
+        &mut self,
+        now: Instant,
+        header: FrameHeader,
+        payload: &[u8],
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), CloseReason> {
+        if header.flags != 0 || header.request_id != 0 || !fds.is_empty() {
+            return Err(pool_error(format!(
+                "it sent control message {} with flags {:#06x}, request id {} and {} fds; control messages have none",
+                header.message_id,
+                header.flags,
+                header.request_id,
+                fds.len()
+            )));
+        }
+        let Ok(segment) = <[u8; 4]>::try_from(payload) else {
+            return Err(pool_error(format!(
+                "it sent control message {} with a payload of {} bytes instead of a 4-byte segment id",
+                header.message_id,
+                payload.len()
+            )));
+        };
+        let segment = u32::from_le_bytes(segment);
+        match header.message_id {
+            CONTROL_SEGMENT_RELEASE => self.send_pool.release(segment, now),
+            CONTROL_SEGMENT_DROP => self.recv_pool.remove(segment),
+            other => Err(format!("it sent unknown control message {other}")),
+        }
+        .map_err(pool_error)
     }
 
     fn route_frame(
@@ -955,6 +1208,11 @@ impl Connection {
             self.input_start = 0;
         }
     }
+}
+
+/// A protocol error about the shared-memory pool.
+fn pool_error(why: String) -> CloseReason {
+    ProtocolError::new(ProtocolErrorKind::SharedMemoryPool(why)).into()
 }
 
 /// Reads the `String` payload of an error response.

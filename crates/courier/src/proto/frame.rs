@@ -8,7 +8,10 @@ pub const FLAG_RESPONSE: u16 = 1 << 0;
 /// Header flag: this response is an error; the payload is an encoded `String`
 /// with the remote handler's message. Only valid with [`FLAG_RESPONSE`].
 pub const FLAG_ERROR: u16 = 1 << 1;
-/// Every flag this protocol version defines.
+/// Every flag this protocol version defines for every connection; the
+/// pool's flags ([`FLAG_SHM`](super::FLAG_SHM),
+/// [`FLAG_SHM_NEW_SEGMENT`](super::FLAG_SHM_NEW_SEGMENT)) are valid only
+/// when both hellos offered the pool.
 pub const KNOWN_FLAGS: u16 = FLAG_RESPONSE | FLAG_ERROR;
 
 /// A frame header, as on the wire (all fields little-endian):
@@ -20,7 +23,7 @@ pub const KNOWN_FLAGS: u16 = FLAG_RESPONSE | FLAG_ERROR;
 /// | 8 | 4 | message id |
 /// | 12 | 4 | request id (0 for a one-way message) |
 /// | 16 | 2 | number of fds that travel with the frame |
-/// | 18 | 2 | flags ([`FLAG_RESPONSE`], [`FLAG_ERROR`]) |
+/// | 18 | 2 | flags ([`FLAG_RESPONSE`], [`FLAG_ERROR`]; between peers that both offered the shared-memory pool also [`FLAG_SHM`](super::FLAG_SHM), [`FLAG_SHM_NEW_SEGMENT`](super::FLAG_SHM_NEW_SEGMENT)) |
 ///
 /// # Example
 ///

@@ -11,8 +11,14 @@ const FIXED_LEN: usize = 20;
 /// Hello flag: a server refuses the client; a refusal (u16 reason, two u32
 /// details) follows the names, and the server closes the connection.
 pub const HELLO_FLAG_REFUSED: u16 = 1 << 0;
+/// Hello flag: this side offers the shared-memory pool; the pool's limits
+/// (u32 segments, u64 bytes) follow the names (and the refusal, if any).
+/// The pool is used only when both hellos carry it.
+pub const HELLO_FLAG_SHM_POOL: u16 = 1 << 1;
 /// Every hello flag this protocol version defines.
-const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED;
+const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED | HELLO_FLAG_SHM_POOL;
+/// Bytes of the pool's limits after the names.
+const POOL_LIMITS_LEN: usize = 12;
 /// Refusal reason: the service already serves as many clients as it allows.
 const REFUSAL_SERVICE_FULL: u16 = 1;
 /// Bytes of a refusal after the names.
@@ -73,6 +79,10 @@ impl Refusal {
 /// With flag [`HELLO_FLAG_REFUSED`] (bit 0, set by a server refusing the
 /// client), a refusal follows: u16 reason (1: the service is full), u32
 /// clients served, u32 the service's `max_clients`.
+///
+/// With flag [`HELLO_FLAG_SHM_POOL`] (bit 1, this side offers the
+/// shared-memory pool), the pool's limits follow last: u32 most segments and
+/// u64 most bytes this side maps from the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hello {
     pub(crate) local_magic: u32,
@@ -84,6 +94,18 @@ pub(crate) struct Hello {
     pub(crate) refusal: Option<Refusal>,
     /// The refusal received, as the error to report.
     pub(crate) refused: Option<HandshakeError>,
+    /// The pool this side offers (or the peer offered): the most segments
+    /// and bytes it maps from the other side.
+    pub(crate) shm_pool: Option<PoolOffer>,
+}
+
+/// What a side that offers the shared-memory pool accepts from the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PoolOffer {
+    /// Most segments it maps at once.
+    pub(crate) max_segments: u32,
+    /// Most bytes of segments it maps at once.
+    pub(crate) max_bytes: u64,
 }
 
 /// The outcome of reading a hello from the front of a buffer.
@@ -101,11 +123,13 @@ impl Hello {
             Vec::with_capacity(FIXED_LEN + 4 + self.local_name.len() + self.peer_name.len());
         out.extend_from_slice(&HELLO_MAGIC);
         out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
-        let flags = if self.refusal.is_some() {
-            HELLO_FLAG_REFUSED
-        } else {
-            0
-        };
+        let mut flags = 0;
+        if self.refusal.is_some() {
+            flags |= HELLO_FLAG_REFUSED;
+        }
+        if self.shm_pool.is_some() {
+            flags |= HELLO_FLAG_SHM_POOL;
+        }
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&self.local_magic.to_le_bytes());
         out.extend_from_slice(&self.peer_magic.to_le_bytes());
@@ -122,6 +146,10 @@ impl Hello {
             out.extend_from_slice(&reason.to_le_bytes());
             out.extend_from_slice(&clients.to_le_bytes());
             out.extend_from_slice(&max_clients.to_le_bytes());
+        }
+        if let Some(offer) = self.shm_pool {
+            out.extend_from_slice(&offer.max_segments.to_le_bytes());
+            out.extend_from_slice(&offer.max_bytes.to_le_bytes());
         }
         out
     }
@@ -197,6 +225,21 @@ impl Hello {
             });
             at += REFUSAL_LEN;
         }
+        let mut shm_pool = None;
+        if flags & HELLO_FLAG_SHM_POOL != 0 {
+            let Some(limits) = bytes.get(at..at + POOL_LIMITS_LEN) else {
+                return Ok(ParsedHello::Incomplete);
+            };
+            let mut segments = [0u8; 4];
+            segments.copy_from_slice(&limits[..4]);
+            let mut max_bytes = [0u8; 8];
+            max_bytes.copy_from_slice(&limits[4..]);
+            shm_pool = Some(PoolOffer {
+                max_segments: u32::from_le_bytes(segments),
+                max_bytes: u64::from_le_bytes(max_bytes),
+            });
+            at += POOL_LIMITS_LEN;
+        }
         Ok(ParsedHello::Complete(
             Hello {
                 local_magic,
@@ -206,6 +249,7 @@ impl Hello {
                 peer_name,
                 refusal: None,
                 refused,
+                shm_pool,
             },
             at,
         ))
@@ -225,6 +269,31 @@ mod tests {
             peer_name: "WindowServer".into(),
             refusal: None,
             refused: None,
+            shm_pool: None,
+        }
+    }
+
+    #[test]
+    fn a_pool_offer_reads_back_from_every_split() {
+        let offered = Hello {
+            shm_pool: Some(PoolOffer {
+                max_segments: 4,
+                max_bytes: 1 << 40,
+            }),
+            ..sample()
+        };
+        let bytes = offered.to_bytes();
+        assert_eq!(bytes[6], HELLO_FLAG_SHM_POOL as u8);
+        for cut in 0..bytes.len() {
+            let parsed = Hello::parse(&bytes[..cut]);
+            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
+        }
+        match Hello::parse(&bytes) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(len, bytes.len());
+                assert_eq!(hello, offered);
+            }
+            other => panic!("{other:?}"),
         }
     }
 

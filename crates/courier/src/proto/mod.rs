@@ -15,11 +15,16 @@
 //! names for logs); it never decodes a message body. Drivers decode bodies
 //! with [`Endpoint::decode_message`] or [`crate::codec::decode_from_parts`].
 //!
+//! Large bodies may travel through the shared-memory pool (see the `pool`
+//! module's docs and [`PoolStats`]): the core owns the pool's mappings, but
+//! still does no I/O.
+//!
 //! The bytes on the wire are specified in `docs/wire-format.md`.
 
 mod connection;
 mod frame;
 mod hello;
+mod pool;
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -28,7 +33,11 @@ use std::time::Instant;
 
 pub use connection::Connection;
 pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
-pub use hello::{HELLO_FLAG_REFUSED, HELLO_MAGIC, PROTOCOL_VERSION, Refusal};
+pub use hello::{HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION, Refusal};
+pub use pool::{
+    CONTROL_MAGIC, CONTROL_SEGMENT_DROP, CONTROL_SEGMENT_RELEASE, FLAG_SHM, FLAG_SHM_NEW_SEGMENT,
+    PoolStats, SHM_DESCRIPTOR_LEN, ShmDescriptor,
+};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, HandshakeError, LimitError, ProtocolError, RemoteError};

@@ -178,6 +178,12 @@ impl<L: Endpoint, P: Endpoint> AsyncConnection<L, P> {
         self.shared.credentials()
     }
 
+    /// What the connection's shared-memory pool holds and has done (see
+    /// [`crate::proto::PoolStats`]).
+    pub fn pool_stats(&self) -> crate::proto::PoolStats {
+        self.shared.pool_stats()
+    }
+
     /// Whether the connection is closed or closing.
     pub fn is_closed(&self) -> bool {
         self.shared.is_closed()

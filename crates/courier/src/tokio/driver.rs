@@ -260,6 +260,11 @@ impl Shared {
         self.wake.notify_one();
     }
 
+    /// The core's [`Connection::pool_stats`].
+    pub(crate) fn pool_stats(&self) -> crate::proto::PoolStats {
+        self.lock().core.pool_stats()
+    }
+
     /// Whether commands are refused (closed or closing).
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().is_closed()
