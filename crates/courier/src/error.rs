@@ -570,6 +570,8 @@ pub enum Limit {
     MessageRate,
     /// [`Limits::max_clients`](crate::Limits::max_clients).
     Clients,
+    /// [`Limits::max_unsent_bytes`](crate::Limits::max_unsent_bytes).
+    UnsentBytes,
 }
 
 impl Limit {
@@ -581,6 +583,7 @@ impl Limit {
             Limit::InFlight => "Limits::max_in_flight_per_client",
             Limit::MessageRate => "Limits::max_messages_per_second",
             Limit::Clients => "Limits::max_clients",
+            Limit::UnsentBytes => "Limits::max_unsent_bytes",
         }
     }
 }
@@ -684,6 +687,13 @@ impl fmt::Display for LimitError {
             (Limit::Clients, _) => write!(
                 f,
                 "the service already serves {actual} clients, the limit is {maximum}; raise `{setting}`"
+            ),
+            (Limit::UnsentBytes, _) => write!(
+                f,
+                "the peer is not reading: {} of output are waiting to be written, over the {} limit; \
+                 the peer must read what it is sent (raise `{setting}` if it is only slow)",
+                format_size(actual),
+                format_size(maximum)
             ),
         }
     }

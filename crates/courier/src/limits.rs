@@ -65,6 +65,16 @@ pub struct Limits {
     /// Default: 100 000 per second. Far above what any interactive service
     /// sends, low enough that a runaway peer is cut off within a second.
     pub max_messages_per_second: u32,
+    /// Most bytes of output this side keeps queued for a peer that does not
+    /// read them (responses to a client that sends requests and never reads,
+    /// events to a stuck client). Beyond it the connection is closed with a
+    /// logged reason, so a peer cannot make this process buffer without
+    /// bound. The limit in force is never below one largest message
+    /// ([`Limits::max_message_bytes`] plus its header).
+    ///
+    /// Default: 128 MiB: two largest messages, far more than a peer that
+    /// reads, however slowly, ever leaves unread.
+    pub max_unsent_bytes: u64,
     /// How long the handshake may take before the connection is dropped.
     ///
     /// Default: 10 seconds. A service that accepted the connection but never
@@ -112,6 +122,7 @@ impl Default for Limits {
             max_clients: 1024,
             max_in_flight_per_client: 256,
             max_messages_per_second: 100_000,
+            max_unsent_bytes: 128 << 20,
             handshake_timeout: Duration::from_secs(10),
             shm_threshold: Some(256 << 10),
             shm_pool_segments: 4,
@@ -122,6 +133,13 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// [`Limits::max_unsent_bytes`], raised to one largest message and its
+    /// header when set below that.
+    pub fn effective_max_unsent_bytes(&self) -> u64 {
+        let one_message = u64::from(self.max_message_bytes) + crate::proto::HEADER_LEN as u64;
+        self.max_unsent_bytes.max(one_message)
+    }
+
     /// [`Limits::max_fds_per_message`] capped at [`SCM_MAX_FD`].
     pub fn effective_max_fds_per_message(&self) -> usize {
         self.max_fds_per_message.min(SCM_MAX_FD)

@@ -705,6 +705,74 @@ fn a_message_over_the_size_limit_is_refused_before_anything_is_queued() {
 }
 
 #[test]
+fn a_peer_that_does_not_read_is_disconnected_once_the_unsent_output_passes_the_limit() {
+    let fds = fd_check();
+    // One largest message is 4 KiB: the limit in force is 16 KiB.
+    let server_limits = Limits {
+        max_message_bytes: 4 << 10,
+        max_unsent_bytes: 16 << 10,
+        shm_threshold: None,
+        ..Limits::default()
+    };
+    let mut pair = Pair::with_limits(Limits::default(), server_limits);
+    pair.deliver();
+    events(&mut pair.client);
+    events(&mut pair.server);
+    // Events for a client whose driver never takes the server's output
+    // (the client does not read): 4 x 4 KiB fit, the fifth passes 16 KiB.
+    for _ in 0..4 {
+        pair.server
+            .send_oneway(CLIENT_MAGIC, 1, vec![7u8; 4000], Vec::new())
+            .unwrap();
+    }
+    assert!(pair.server.is_open(), "16 KiB - 4 headers' worth fits");
+    pair.server
+        .send_oneway(CLIENT_MAGIC, 1, vec![7u8; 4000], vec![dev_null()])
+        .unwrap();
+    match close_reason(&mut pair.server) {
+        CloseReason::LimitExceeded(limit) => {
+            assert_eq!(
+                (limit.limit(), limit.side(), limit.maximum()),
+                (Limit::UnsentBytes, LimitSide::Receiving, 16 << 10)
+            );
+            assert!(
+                limit.to_string().starts_with("the peer is not reading"),
+                "{limit}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        pair.server.poll_transmit().is_none(),
+        "the queue is dropped"
+    );
+    drop(pair);
+    fds.finish();
+}
+
+#[test]
+fn output_the_driver_takes_does_not_count_as_unsent() {
+    let server_limits = Limits {
+        max_message_bytes: 4 << 10,
+        max_unsent_bytes: 16 << 10,
+        shm_threshold: None,
+        ..Limits::default()
+    };
+    let mut pair = Pair::with_limits(Limits::default(), server_limits);
+    pair.deliver();
+    events(&mut pair.client);
+    // 100 x 4 KiB, each delivered before the next: never more than one unsent.
+    for _ in 0..100 {
+        pair.server
+            .send_oneway(CLIENT_MAGIC, 1, vec![7u8; 4000], Vec::new())
+            .unwrap();
+        pair.deliver();
+    }
+    assert!(pair.server.is_open());
+    assert_eq!(events(&mut pair.client).len(), 100);
+}
+
+#[test]
 fn too_many_fds_are_refused_before_anything_is_queued() {
     let fds = fd_check();
     let mut pair = Pair::open();

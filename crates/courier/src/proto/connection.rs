@@ -101,6 +101,9 @@ pub struct Connection {
     /// Received fds not yet claimed by a frame, in arrival order.
     input_fds: VecDeque<OwnedFd>,
     transmits: VecDeque<Transmit>,
+    /// Bytes in `transmits`: output the driver has not taken yet, because
+    /// the peer is not reading it (bounded by `Limits::max_unsent_bytes`).
+    unsent_bytes: u64,
     events: VecDeque<Event>,
     /// Requests this side sent that wait for a response.
     pending: HashMap<RequestId, Pending>,
@@ -196,6 +199,7 @@ impl Connection {
             input_start: 0,
             input_fds: VecDeque::new(),
             transmits: VecDeque::new(),
+            unsent_bytes: 0,
             events: VecDeque::new(),
             pending: HashMap::new(),
             timed_out: TimedOut::default(),
@@ -600,7 +604,9 @@ impl Connection {
 
     /// The next bytes (and fds) to write to the socket, in order.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        let transmit = self.transmits.pop_front()?;
+        self.unsent_bytes -= transmit.bytes.len() as u64;
+        Some(transmit)
     }
 
     /// The next event.
@@ -646,10 +652,29 @@ impl Connection {
     }
 
     fn queue_hello(&mut self) {
-        self.transmits.push_back(Transmit {
-            bytes: self.hello().to_bytes(),
+        let bytes = self.hello().to_bytes();
+        self.push_transmit(Transmit {
+            bytes,
             fds: Vec::new(),
         });
+    }
+
+    /// Queues output for the driver. A peer that leaves more than
+    /// [`Limits::effective_max_unsent_bytes`] unread is disconnected: it
+    /// cannot make this side buffer without bound.
+    fn push_transmit(&mut self, transmit: Transmit) {
+        self.unsent_bytes += transmit.bytes.len() as u64;
+        self.transmits.push_back(transmit);
+        let maximum = self.limits.effective_max_unsent_bytes();
+        if self.unsent_bytes > maximum {
+            let error = LimitError::new(
+                Limit::UnsentBytes,
+                LimitSide::Receiving,
+                self.unsent_bytes,
+                maximum,
+            );
+            self.close_with(CloseReason::LimitExceeded(error));
+        }
     }
 
     fn on_hello(&mut self, hello: Hello) {
@@ -720,6 +745,7 @@ impl Connection {
         }
         self.state = State::Closed;
         self.transmits.clear();
+        self.unsent_bytes = 0;
         if send_hello {
             self.queue_hello();
         }
@@ -879,7 +905,7 @@ impl Connection {
         let mut bytes = Vec::with_capacity(HEADER_LEN + body.len());
         bytes.extend_from_slice(&header.to_bytes());
         bytes.extend_from_slice(body);
-        self.transmits.push_back(Transmit { bytes, fds });
+        self.push_transmit(Transmit { bytes, fds });
     }
 
     /// Takes every complete frame from the input.

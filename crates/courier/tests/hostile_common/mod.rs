@@ -52,6 +52,10 @@ pub const DEADLINE: Duration = Duration::from_secs(5);
 pub const SHORT_HANDSHAKE: Duration = Duration::from_millis(200);
 /// `max_clients` of the `full` server mode.
 pub const FEW_CLIENTS: usize = 2;
+/// `max_unsent_bytes` of the `unread` server mode (whose largest message is
+/// 1 MiB, so the limit applies as set).
+pub const UNSENT_LIMIT: u64 = 8 << 20;
+
 /// `max_messages_per_second` of the `rate` server mode.
 pub const LOW_RATE: u32 = 100;
 
@@ -70,6 +74,11 @@ fn limits_for(mode: &str) -> Limits {
         },
         "rate" => Limits {
             max_messages_per_second: LOW_RATE,
+            ..defaults
+        },
+        "unread" => Limits {
+            max_message_bytes: 1 << 20,
+            max_unsent_bytes: UNSENT_LIMIT,
             ..defaults
         },
         other => panic!("unknown hostile server mode {other}"),
