@@ -73,6 +73,16 @@ pub enum Error {
     /// An operating-system call failed (connecting, polling, reading).
     #[error(transparent)]
     Io(std::io::Error),
+    /// Finding, binding or taking over a service by name failed (see
+    /// [`crate::discovery`]).
+    #[error(transparent)]
+    Discovery(crate::discovery::DiscoveryError),
+}
+
+impl From<crate::discovery::DiscoveryError> for Error {
+    fn from(error: crate::discovery::DiscoveryError) -> Error {
+        Error::Discovery(error)
+    }
 }
 
 impl From<EncodeError> for Error {
@@ -285,6 +295,14 @@ pub enum HandshakeErrorKind {
         /// This process's effective uid.
         ours: u32,
     },
+    /// A server's [`PeerPolicy`](crate::discovery::PeerPolicy) refused the
+    /// peer.
+    PeerRefused {
+        /// Who the peer is.
+        peer: crate::peer::PeerCredentials,
+        /// The policy that refused it, described (`same user (uid 1000)`).
+        policy: String,
+    },
 }
 
 impl HandshakeError {
@@ -367,6 +385,11 @@ impl fmt::Display for HandshakeError {
             HandshakeErrorKind::PeerUid { peer, ours } => write!(
                 f,
                 "refused a peer running as uid {peer}: this service runs as uid {ours} and accepts only its own user by default"
+            ),
+            HandshakeErrorKind::PeerRefused { peer, policy } => write!(
+                f,
+                "refused a peer (pid {}, uid {}, gid {}): the service's peer policy is {policy}; if it should be served, give the service a `PeerPolicy` that admits it (`PeerPolicy::Uids`, `PeerPolicy::Any`)",
+                peer.pid, peer.uid, peer.gid
             ),
         }
     }

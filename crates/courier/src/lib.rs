@@ -52,6 +52,10 @@
 //!   drivers, identical in behaviour.
 //! - [`shm`]: [`shm::SharedBuffer`] (memfd), [`shm::ShareableBitmap`],
 //!   [`shm::BitmapSequence`]; [`gfx`]: `IntRect`, `Color`...
+//! - [`discovery`]: services by name in the session's portal directory
+//!   (`$COURIER_PORTAL_DIR`, `$XDG_RUNTIME_DIR/portal`,
+//!   `/tmp/session/<sid>/portal`), its 0700/0600 perimeter, [`PeerPolicy`],
+//!   one instance per name, and socket takeover (systemd, SerenityOS).
 //!
 //! # Untrusted peers
 //!
@@ -78,6 +82,7 @@ extern crate self as courier;
 pub mod blocking;
 pub mod codec;
 mod debug;
+pub mod discovery;
 pub mod endpoint;
 mod error;
 pub mod gfx;
@@ -98,6 +103,7 @@ pub use courier_macros::{Decode, Encode};
 pub use endpoint::{Endpoint, Message, NoMessages, Request};
 
 pub use debug::init_tracing_from_env;
+pub use discovery::{DiscoveryError, PeerPolicy};
 pub use error::{
     EndpointName, Error, HandlerError, HandshakeError, HandshakeErrorKind, Limit, LimitError,
     LimitSide, ProtocolError, ProtocolErrorKind, RemoteError,

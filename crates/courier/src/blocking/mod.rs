@@ -110,6 +110,7 @@ use tracing::{debug, trace, warn};
 
 use self::driver::Driver;
 use crate::codec::{decode_from_parts, encode_to_parts};
+use crate::discovery::PeerPolicy;
 use crate::endpoint::{Endpoint, Message, Request};
 use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
 use crate::handler::{Handler, dispatch, queue_answer};
@@ -155,6 +156,18 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     /// does not speak courier.
     pub fn connect(path: impl AsRef<Path>) -> Result<Self, Error> {
         Builder::new().connect(path)
+    }
+
+    /// Connects to the service `name` in this session's portal directory
+    /// (see [`crate::discovery`]) and performs the handshake as the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Discovery`] when the service cannot be reached: it is not
+    /// running, its socket is stale, it belongs to another user, the portal
+    /// directory is unsafe; then as [`from_stream`](Self::from_stream).
+    pub fn connect_service(name: &str) -> Result<Self, Error> {
+        Builder::new().connect_service(name)
     }
 
     /// Performs the handshake as the client on a connected stream, such as
@@ -405,6 +418,8 @@ pub fn serve<L: Endpoint, P: Endpoint, H: Handler<L>>(
 pub struct Builder<L: Endpoint, P: Endpoint> {
     limits: Limits,
     allow_other_users: bool,
+    /// Set by `peer_policy`; takes the place of `allow_other_users`.
+    peer_policy: Option<PeerPolicy>,
     _endpoints: PhantomData<fn() -> (L, P)>,
 }
 
@@ -413,6 +428,7 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
         f.debug_struct("Builder")
             .field("limits", &self.limits)
             .field("allow_other_users", &self.allow_other_users)
+            .field("peer_policy", &self.peer_policy)
             .finish_non_exhaustive()
     }
 }
@@ -422,6 +438,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         Builder {
             limits: Limits::default(),
             allow_other_users: false,
+            peer_policy: None,
             _endpoints: PhantomData,
         }
     }
@@ -436,7 +453,31 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     /// (default: `false`, only this process's effective uid).
     pub fn allow_other_users(mut self, allow: bool) -> Self {
         self.allow_other_users = allow;
+        self.peer_policy = None;
         self
+    }
+
+    /// Which peers [`accept`](Self::accept) takes, in place of
+    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
+    /// last applies). A refused peer fails the handshake with
+    /// [`HandshakeErrorKind::PeerRefused`], naming it and the policy.
+    pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
+        self.peer_policy = Some(policy);
+        self
+    }
+
+    /// Connects to the service `name` in this session's portal directory
+    /// ([`crate::discovery::connect`]) as the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Discovery`] when the service cannot be reached (not running,
+    /// stale socket, permission, unsafe directory); then as
+    /// [`BlockingConnection::from_stream`].
+    pub fn connect_service(self, name: &str) -> Result<BlockingConnection<L, P>, Error> {
+        let stream = crate::discovery::connect(name)?;
+        debug!("connected to the service `{name}` to reach `{}`", P::NAME);
+        self.from_stream(stream)
     }
 
     /// Connects to `path` as the client. See [`BlockingConnection::connect`].
@@ -481,7 +522,12 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     fn establish(self, stream: UnixStream, side: Side) -> Result<BlockingConnection<L, P>, Error> {
         let transport = UnixTransport::new(stream);
         let credentials = transport.peer_credentials().map_err(Error::Io)?;
-        if side == Side::Server && !self.allow_other_users {
+        if let (Side::Server, Some(policy)) = (side, &self.peer_policy) {
+            if let Err(error) = policy.check(&credentials) {
+                warn!("{error}");
+                return Err(error);
+            }
+        } else if side == Side::Server && !self.allow_other_users {
             let ours = crate::sys::socket::effective_uid();
             if credentials.uid != ours {
                 let error = HandshakeError::new(HandshakeErrorKind::PeerUid {

@@ -5,3 +5,4 @@
 
 pub(crate) mod mm;
 pub(crate) mod socket;
+pub(crate) mod takeover;

@@ -15,6 +15,7 @@ use tracing::{debug, trace, warn};
 use super::driver::{CallOutcome, Driver, EndGuard, KeepOpen, MessageFn, Shared};
 use super::socket::IntoUnixStream;
 use crate::codec::{decode_from_parts, encode_to_parts};
+use crate::discovery::PeerPolicy;
 use crate::endpoint::{Endpoint, Message, Request};
 use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
 use crate::handler::{Handler, Reply, Responder};
@@ -74,6 +75,18 @@ impl<L: Endpoint, P: Endpoint> AsyncConnection<L, P> {
     /// full ([`HandshakeErrorKind::ServiceFull`]) or does not speak courier.
     pub async fn connect(path: impl AsRef<Path>) -> Result<Self, Error> {
         Builder::new().connect(path).await
+    }
+
+    /// Connects to the service `name` in this session's portal directory
+    /// (see [`crate::discovery`]) and performs the handshake as the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Discovery`] when the service cannot be reached: it is not
+    /// running, its socket is stale, it belongs to another user, the portal
+    /// directory is unsafe; then as [`from_stream`](Self::from_stream).
+    pub async fn connect_service(name: &str) -> Result<Self, Error> {
+        Builder::new().connect_service(name).await
     }
 
     /// Performs the handshake as the client on a connected stream (std or
@@ -372,6 +385,8 @@ impl<T: Message> Future for ResponseFuture<T> {
 pub struct Builder<L: Endpoint, P: Endpoint> {
     limits: Limits,
     allow_other_users: bool,
+    /// Set by `peer_policy`; takes the place of `allow_other_users`.
+    peer_policy: Option<PeerPolicy>,
     handler: Option<Box<dyn Handler<L> + Send>>,
     _endpoints: PhantomData<fn() -> (L, P)>,
 }
@@ -381,6 +396,7 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
         f.debug_struct("Builder")
             .field("limits", &self.limits)
             .field("allow_other_users", &self.allow_other_users)
+            .field("peer_policy", &self.peer_policy)
             .field("handler", &self.handler.is_some())
             .finish_non_exhaustive()
     }
@@ -391,6 +407,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         Builder {
             limits: Limits::default(),
             allow_other_users: false,
+            peer_policy: None,
             handler: None,
             _endpoints: PhantomData,
         }
@@ -406,7 +423,33 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     /// (default: `false`, only this process's effective uid).
     pub fn allow_other_users(mut self, allow: bool) -> Self {
         self.allow_other_users = allow;
+        self.peer_policy = None;
         self
+    }
+
+    /// Which peers [`accept`](Self::accept) takes, in place of
+    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
+    /// last applies). A refused peer fails the handshake with
+    /// [`HandshakeErrorKind::PeerRefused`], naming it and the policy.
+    pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
+        self.peer_policy = Some(policy);
+        self
+    }
+
+    /// Connects to the service `name` in this session's portal directory as
+    /// the client. See [`AsyncConnection::connect_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AsyncConnection::connect_service`].
+    pub async fn connect_service(self, name: &str) -> Result<AsyncConnection<L, P>, Error> {
+        let path = crate::discovery::client_path(name)?;
+        let stream = match ::tokio::net::UnixStream::connect(&path).await {
+            Ok(stream) => stream,
+            Err(error) => return Err(crate::discovery::connect_error(name, path, error).into()),
+        };
+        debug!("connected to the service `{name}` to reach `{}`", P::NAME);
+        self.establish(stream, Side::Client).await
     }
 
     /// Hands the messages for `Local` to `handler`, on the connection's
@@ -476,7 +519,10 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     ) -> Result<AsyncConnection<L, P>, Error> {
         let credentials = PeerCredentials::of(&stream).map_err(Error::Io)?;
         if side == Side::Server {
-            check_peer_uid(credentials, self.allow_other_users)?;
+            match &self.peer_policy {
+                Some(policy) => check_peer_policy(credentials, policy)?,
+                None => check_peer_uid(credentials, self.allow_other_users)?,
+            }
         }
         let config = Config {
             side,
@@ -545,6 +591,16 @@ fn queue_messages<L: Endpoint>(sender: mpsc::UnboundedSender<IncomingMessage<L>>
         let _ = sender.send(IncomingMessage { message, responder });
         reply
     })
+}
+
+/// Refuses a peer that `policy` does not admit.
+pub(crate) fn check_peer_policy(
+    credentials: PeerCredentials,
+    policy: &PeerPolicy,
+) -> Result<(), Error> {
+    policy
+        .check(&credentials)
+        .inspect_err(|error| warn!("{error}"))
 }
 
 /// Refuses a peer of another uid unless `allow_other_users`.

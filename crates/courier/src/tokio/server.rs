@@ -16,9 +16,10 @@ use ::tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::ResponseFuture;
-use super::connection::{check_peer_uid, send_oneway, start_call};
+use super::connection::{check_peer_policy, check_peer_uid, send_oneway, start_call};
 use super::driver::{Driver, EndGuard, MessageFn, Shared};
 use super::socket::{IntoUnixListener, IntoUnixStream};
+use crate::discovery::{PeerPolicy, ServiceGuard, ServiceListener};
 use crate::endpoint::{Endpoint, Message, Request};
 use crate::error::Error;
 use crate::handler::{Handler, Reply};
@@ -233,6 +234,12 @@ struct ServerInner<P: Endpoint> {
     path: Mutex<Option<PathBuf>>,
     limits: Limits,
     allow_other_users: bool,
+    /// Set by `ServerBuilder::peer_policy`; takes the place of
+    /// `allow_other_users`.
+    peer_policy: Option<PeerPolicy>,
+    /// The lock and socket file of a service bound by name; released (the
+    /// file removed) when the server stops.
+    service: Mutex<Option<ServiceGuard>>,
     on_connected: Option<ConnectedHook<P>>,
     on_disconnected: Option<DisconnectedHook>,
     /// Clients past their handshake, by id.
@@ -248,6 +255,8 @@ struct ServerInner<P: Endpoint> {
 
 impl<P: Endpoint> ServerInner<P> {
     fn remove_socket_file(&self) {
+        // Removes a service's socket file (if still its own) and lock file.
+        drop(lock(&self.service).take());
         if let Some(path) = lock(&self.path).take() {
             match std::fs::remove_file(&path) {
                 Ok(()) => debug!("removed the socket `{}`", path.display()),
@@ -291,6 +300,29 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
     /// [`Error::Io`] when a tokio listener cannot be taken over.
     pub fn from_listener(listener: impl IntoUnixListener) -> Result<Self, Error> {
         ServerBuilder::new().from_listener(listener)
+    }
+
+    /// Listens as the service `name` in this session's portal directory,
+    /// or takes over its socket when the parent process passed one
+    /// ([`crate::discovery::bind_or_take`]), with default options. The
+    /// socket file and the service's lock are released when the server
+    /// stops.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Discovery`]: another instance is running, the portal
+    /// directory is unsafe, the name is invalid...
+    pub fn bind_service(name: &str) -> Result<Self, Error> {
+        ServerBuilder::new().bind_service(name)
+    }
+
+    /// Serves the clients of a service bound by name (such as
+    /// [`Portal::bind`](crate::discovery::Portal::bind)), with default
+    /// options; the service's socket file and lock are released when the
+    /// server stops. The server's own peer policy applies (see
+    /// [`ServerBuilder::peer_policy`]), not the listener's.
+    pub fn from_service(listener: ServiceListener) -> Self {
+        ServerBuilder::new().from_service(listener)
     }
 
     /// A builder, to set [`Limits`], the peer-user policy and hooks.
@@ -403,7 +435,11 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
                 return;
             }
         };
-        if check_peer_uid(credentials, inner.allow_other_users).is_err() {
+        let admitted = match &inner.peer_policy {
+            Some(policy) => check_peer_policy(credentials, policy),
+            None => check_peer_uid(credentials, inner.allow_other_users),
+        };
+        if admitted.is_err() {
             return;
         }
         let config = Config {
@@ -568,6 +604,7 @@ fn is_resource_error(error: &std::io::Error) -> bool {
 pub struct ServerBuilder<L: Endpoint, P: Endpoint> {
     limits: Limits,
     allow_other_users: bool,
+    peer_policy: Option<PeerPolicy>,
     on_connected: Option<ConnectedHook<P>>,
     on_disconnected: Option<DisconnectedHook>,
     _local: PhantomData<fn() -> L>,
@@ -578,6 +615,7 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for ServerBuilder<L, P> {
         f.debug_struct("ServerBuilder")
             .field("limits", &self.limits)
             .field("allow_other_users", &self.allow_other_users)
+            .field("peer_policy", &self.peer_policy)
             .finish_non_exhaustive()
     }
 }
@@ -587,6 +625,7 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
         ServerBuilder {
             limits: Limits::default(),
             allow_other_users: false,
+            peer_policy: None,
             on_connected: None,
             on_disconnected: None,
             _local: PhantomData,
@@ -605,6 +644,16 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     /// handshake, with a logged reason).
     pub fn allow_other_users(mut self, allow: bool) -> Self {
         self.allow_other_users = allow;
+        self.peer_policy = None;
+        self
+    }
+
+    /// Which peers are served, in place of
+    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
+    /// last applies); others are closed before the handshake, with a logged
+    /// reason naming them and the policy.
+    pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
+        self.peer_policy = Some(policy);
         self
     }
 
@@ -677,6 +726,23 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
         Ok(self.build(listener, None))
     }
 
+    /// Listens as the service `name`: see [`MultiServer::bind_service`].
+    ///
+    /// # Errors
+    ///
+    /// As [`MultiServer::bind_service`].
+    pub fn bind_service(self, name: &str) -> Result<MultiServer<L, P>, Error> {
+        Ok(self.from_service(crate::discovery::bind_or_take(name)?))
+    }
+
+    /// Serves a service bound by name: see [`MultiServer::from_service`].
+    pub fn from_service(self, listener: ServiceListener) -> MultiServer<L, P> {
+        let (listener, guard) = listener.into_parts();
+        let server = self.build(listener, None);
+        *lock(&server.inner.service) = Some(guard);
+        server
+    }
+
     fn build(self, listener: StdUnixListener, path: Option<PathBuf>) -> MultiServer<L, P> {
         let (shutdown, _) = watch::channel(false);
         let inner = ServerInner {
@@ -684,6 +750,8 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
             path: Mutex::new(path),
             limits: self.limits,
             allow_other_users: self.allow_other_users,
+            peer_policy: self.peer_policy,
+            service: Mutex::new(None),
             on_connected: self.on_connected,
             on_disconnected: self.on_disconnected,
             clients: Mutex::new(BTreeMap::new()),
