@@ -252,6 +252,15 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
 
 /// Accepts clients of `L` until `stopping`, serving each on its own thread
 /// with the handler `make_handler` builds for its connection.
+/// Closes its connection when dropped (also while unwinding).
+struct CloseOnDrop<L: Endpoint, P: Endpoint>(BlockingConnection<L, P>);
+
+impl<L: Endpoint, P: Endpoint> Drop for CloseOnDrop<L, P> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
 fn spawn_acceptor<L, P, H>(
     listener: UnixListener,
     stopping: Arc<AtomicBool>,
@@ -281,6 +290,10 @@ where
                 if stopping.load(Ordering::SeqCst) {
                     connection.close();
                 }
+                // The clone in `open` keeps the socket alive: close it when
+                // this thread ends, even by a panic in the handler, so the
+                // client gets `Disconnected` instead of waiting forever.
+                let _close_on_exit = CloseOnDrop(connection.clone());
                 connection.serve(&mut make_handler(&connection))
             }));
         }

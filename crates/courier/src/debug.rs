@@ -42,10 +42,29 @@ pub fn init_tracing_from_env() {
         // Fails only when a global subscriber exists; the application's wins.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)
-            .with_writer(std::io::stderr)
+            .with_writer(|| LossyStderr(std::io::stderr()))
             .with_ansi(std::io::stderr().is_terminal())
             .try_init();
     });
+}
+
+/// Stderr that drops what it cannot write. Logging must never take the
+/// process down: tracing-subscriber reports a failed write with `eprintln!`,
+/// which panics when stderr itself is broken (a closed pipe, a full disk), and
+/// a panic in a connection's handler would leave its peer waiting.
+struct LossyStderr(std::io::Stderr);
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A log line that cannot be written is lost, on purpose.
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
 }
 
 fn is_set(variable: &str) -> bool {

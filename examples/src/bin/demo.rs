@@ -29,6 +29,18 @@ use courier_examples::server::Flavour;
 use courier_examples::window_client::{WindowClient, WindowClientHandler, WindowClientService};
 use courier_examples::window_server::WindowServerClient;
 
+/// Prints a line of the demo's output. A closed stdout (`demo | head`) ends
+/// the demo quietly, as command-line tools do; the server child notices its
+/// stdin closing and shuts down on its own.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 fn main() -> ExitCode {
     // IPC_DEBUG=1 / IPC_TRACE=1 log connection life / every message to stderr.
     courier::init_tracing_from_env();
@@ -62,14 +74,14 @@ fn usage(problem: &str) -> ExitCode {
 fn serve(dir: &Path, flavour: Flavour) -> ExitCode {
     match serve_until_stdin_closes(dir, flavour) {
         Ok(report) => {
-            println!(
+            say!(
                 "stopped: served {} clients on {} connections, {} errors",
                 report.clients,
                 flavour.name(),
                 report.errors.len()
             );
             for error in &report.errors {
-                println!("  error: {error}");
+                say!("  error: {error}");
             }
             ExitCode::SUCCESS
         }
@@ -96,7 +108,7 @@ impl WindowClientHandler for Painter {
 
 fn run(flavour: Flavour) -> Result<(), Box<dyn Error>> {
     let started = Instant::now();
-    println!(
+    say!(
         "courier demo: a WindowServer and an ImageDecoder in a child process, this process as their client\n"
     );
 
@@ -267,7 +279,7 @@ fn run(flavour: Flavour) -> Result<(), Box<dyn Error>> {
     if !stopped.status.success() {
         return Err(format!("the server process ended with {}", stopped.status).into());
     }
-    println!("\ndone in {} ms", started.elapsed().as_millis());
+    say!("\ndone in {} ms", started.elapsed().as_millis());
     Ok(())
 }
 
@@ -281,11 +293,11 @@ fn step<T>(
     let micros = started.elapsed().as_micros();
     match result {
         Ok((value, summary)) => {
-            println!("  {verb:<7} {micros:>6} µs  {summary}");
+            say!("  {verb:<7} {micros:>6} µs  {summary}");
             Ok(value)
         }
         Err(error) => {
-            println!("  {verb:<7} {micros:>6} µs  failed: {error}");
+            say!("  {verb:<7} {micros:>6} µs  failed: {error}");
             Err(error)
         }
     }
