@@ -78,3 +78,28 @@ fn a_wrong_argument_is_a_usage_error() {
         "error: unknown server flavour `fast`\nusage: demo [blocking|tokio]\n"
     );
 }
+
+/// Logging to a broken stderr must not take a process down: with
+/// `IPC_TRACE=1` and stderr on `/dev/full` (every write fails), both the
+/// client and its server child log on every message, and the demo still
+/// completes. (tracing-subscriber reports a failed write with `eprintln!`,
+/// which panics; `init_tracing_from_env` drops such lines instead.)
+#[test]
+fn tracing_to_a_broken_stderr_does_not_panic_either_process() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("skipped: /dev/full is not available here");
+        return;
+    };
+    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("IPC_TRACE", "1")
+        .stderr(full)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the demo failed with {} when stderr is broken:\n{stdout}",
+        output.status
+    );
+    assert_lines(&stdout, KEY_LINES);
+}
