@@ -9,8 +9,8 @@ use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
 use courier::proto::{
-    CloseReason, Config, Connection, EndpointInfo, Event, FLAG_ERROR, FLAG_RESPONSE, FrameHeader,
-    RequestId, Side,
+    COALESCE_BYTES, CloseReason, Config, Connection, EndpointInfo, Event, FLAG_ERROR,
+    FLAG_RESPONSE, FrameHeader, RequestId, Side,
 };
 use courier::{Error, HandshakeErrorKind, Limit, LimitSide, Limits, ProtocolErrorKind};
 use proptest::prelude::*;
@@ -700,6 +700,63 @@ fn a_message_over_the_size_limit_is_refused_before_anything_is_queued() {
         pair.client.poll_transmit().is_none(),
         "nothing may be queued"
     );
+    drop(pair);
+    fds.finish();
+}
+
+#[test]
+fn small_frames_queued_together_leave_in_few_transmits_and_fds_start_their_own() {
+    let fds = fd_check();
+    let mut pair = Pair::open();
+    // 3000 one-way messages of 12 bytes (32 with the header) queued before
+    // the driver writes: they coalesce into 64 KiB transmits.
+    for n in 0..3000u32 {
+        let body = [n.to_le_bytes(), [0; 4], [1; 4]].concat();
+        pair.client
+            .send_oneway(SERVER_MAGIC, 3, body, Vec::new())
+            .unwrap();
+    }
+    // One with an fd, then more small ones: the fd starts a new transmit.
+    pair.client
+        .send_oneway(SERVER_MAGIC, 3, vec![9; 12], vec![dev_null()])
+        .unwrap();
+    pair.client
+        .send_oneway(SERVER_MAGIC, 3, vec![8; 12], Vec::new())
+        .unwrap();
+    let mut transmits = Vec::new();
+    while let Some(transmit) = pair.client.poll_transmit() {
+        assert!(transmit.bytes.len() <= COALESCE_BYTES);
+        transmits.push(transmit);
+    }
+    // 3000 x 32 bytes = 96000: two transmits; then one with the fd and the
+    // frame behind it.
+    let sizes: Vec<(usize, usize)> = transmits
+        .iter()
+        .map(|t| (t.bytes.len(), t.fds.len()))
+        .collect();
+    assert_eq!(sizes, [(65536, 0), (30464, 0), (64, 1)]);
+    for transmit in transmits {
+        pair.server
+            .handle_input(pair.now, &transmit.bytes, transmit.fds);
+    }
+    let received: Vec<(Vec<u8>, usize)> = events(&mut pair.server)
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::Message { body, fds, .. } => Some((body, fds.len())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(received.len(), 3002, "every message arrives, once");
+    for (n, (body, fd_count)) in received.iter().take(3000).enumerate() {
+        assert_eq!(body[..4], (n as u32).to_le_bytes(), "in order");
+        assert_eq!(*fd_count, 0);
+    }
+    assert_eq!(
+        received[3000],
+        (vec![9; 12], 1),
+        "the fd stays with its frame"
+    );
+    assert_eq!(received[3001], (vec![8; 12], 0));
     drop(pair);
     fds.finish();
 }

@@ -19,6 +19,10 @@ use crate::error::{
 };
 use crate::limits::{Limits, TokenBucket};
 
+/// Most bytes [`Connection::poll_transmit`] coalesces into one transmit from
+/// small queued frames: one write of 64 KiB instead of thousands of small ones.
+pub const COALESCE_BYTES: usize = 64 << 10;
+
 /// How many timed-out request ids are remembered, so that their late
 /// responses are discarded instead of being taken for protocol errors.
 const REMEMBERED_TIMEOUTS: usize = 4096;
@@ -603,8 +607,24 @@ impl Connection {
     // ----- output -----
 
     /// The next bytes (and fds) to write to the socket, in order.
+    ///
+    /// Frames queued behind the first that carry no fds ride in the same
+    /// transmit, up to [`COALESCE_BYTES`]: when the application sends faster
+    /// than the socket takes, many small messages leave in one write, and
+    /// when it does not, nothing waits (a lone frame is returned at once).
+    /// Fds stay with the first bytes of their own frame: a frame with fds
+    /// only ever starts a transmit.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let transmit = self.transmits.pop_front()?;
+        let mut transmit = self.transmits.pop_front()?;
+        while let Some(next) = self.transmits.front() {
+            let fits = transmit.bytes.len() + next.bytes.len() <= COALESCE_BYTES;
+            if !next.fds.is_empty() || !fits {
+                break;
+            }
+            if let Some(next) = self.transmits.pop_front() {
+                transmit.bytes.extend_from_slice(&next.bytes);
+            }
+        }
         self.unsent_bytes -= transmit.bytes.len() as u64;
         Some(transmit)
     }

@@ -31,7 +31,7 @@ use std::num::NonZeroU32;
 use std::os::fd::OwnedFd;
 use std::time::Instant;
 
-pub use connection::Connection;
+pub use connection::{COALESCE_BYTES, Connection};
 pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
 pub use hello::{HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION, Refusal};
 pub use pool::{
