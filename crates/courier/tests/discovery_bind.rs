@@ -7,6 +7,8 @@
 mod discovery_common;
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};

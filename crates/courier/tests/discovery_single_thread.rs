@@ -13,6 +13,8 @@
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsFd;

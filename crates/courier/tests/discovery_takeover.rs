@@ -9,6 +9,8 @@
 mod discovery_common;
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::process::Stdio;

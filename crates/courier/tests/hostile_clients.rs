@@ -11,6 +11,8 @@
 mod hostile_common;
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "tokio_common/mod.rs"]
 mod tokio_common;
 

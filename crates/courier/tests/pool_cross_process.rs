@@ -5,6 +5,8 @@
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::time::Duration;
 

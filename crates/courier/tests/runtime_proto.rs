@@ -4,6 +4,8 @@
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};

@@ -13,6 +13,8 @@
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::fd::OwnedFd;

@@ -7,6 +7,8 @@
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
+#[path = "support/mod.rs"]
+mod support;
 #[path = "tokio_common/mod.rs"]
 mod tokio_common;
 

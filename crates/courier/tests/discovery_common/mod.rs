@@ -2,10 +2,12 @@
 //! that is this test binary started again, to bind, serve, take over or
 //! connect by name with an environment of its own.
 //!
-//! Include after the runtime helpers, which provide the echo service and fd
-//! accounting:
+//! Include after the shared support (fd accounting, the child process) and
+//! the runtime helpers (the echo service):
 //!
 //! ```ignore
+//! #[path = "support/mod.rs"]
+//! mod support;
 //! #[path = "common/runtime/mod.rs"]
 //! mod runtime_common;
 //! #[path = "discovery_common/mod.rs"]
@@ -43,9 +45,9 @@
 #![allow(dead_code)]
 
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Read;
 use std::os::unix::process::CommandExt;
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 
 use courier::Limits;
 use courier::blocking::BlockingConnection;
@@ -53,6 +55,7 @@ use courier::discovery::{self, PORTAL_DIR_ENV, TAKEOVER_ENV_VARS};
 
 use crate::runtime_common::echo::{EchoClient, EchoServer, EchoServerClient};
 use crate::runtime_common::serve_echo;
+use crate::support::{ChildProcess, child_test_args, say};
 
 /// The environment variable that makes `discovery_child` a child.
 pub const CHILD_ENV: &str = "COURIER_DISCOVERY_CHILD";
@@ -113,12 +116,7 @@ impl ChildSpec {
     /// Starts the child.
     pub fn spawn(self) -> Child {
         let exe = std::env::current_exe().expect("current_exe");
-        let test_args = [
-            "--exact",
-            "discovery_child",
-            "--nocapture",
-            "--test-threads=1",
-        ];
+        let test_args = child_test_args("discovery_child");
         let mut command = match &self.shell {
             Some(script) => {
                 let mut command = Command::new("/bin/sh");
@@ -146,27 +144,21 @@ impl ChildSpec {
         if let Some(uid) = self.uid {
             command.uid(uid).gid(uid);
         }
-        let mut child = command.spawn().expect("spawn the child");
+        let mut process = ChildProcess::spawn(&mut command, "child");
         // Drops the Command, and with it the parent's copy of a passed fd.
         drop(command);
-        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
         let stdin = if piped_stdin {
-            child.stdin.take()
+            process.take_stdin()
         } else {
             None
         };
-        Child {
-            child,
-            stdout,
-            stdin,
-        }
+        Child { process, stdin }
     }
 }
 
 /// A running child.
 pub struct Child {
-    child: std::process::Child,
-    stdout: BufReader<ChildStdout>,
+    process: ChildProcess,
     stdin: Option<ChildStdin>,
 }
 
@@ -174,7 +166,7 @@ impl Child {
     /// The child's pid (the test binary's, also through the shell wrapper,
     /// which `exec`s it).
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Waits for the child's `COURIER-READY` line; returns the rest of it.
@@ -192,46 +184,19 @@ impl Child {
     pub fn result(mut self) -> String {
         let line = self.read_until("COURIER-RESULT: ");
         self.stdin.take();
-        let mut rest = String::new();
-        let _ = self.stdout.read_to_string(&mut rest);
-        let status = self.child.wait().expect("wait for the child");
+        let rest = self.process.read_rest();
+        let status = self.process.wait();
         assert!(status.success(), "child exited with {status}: {rest}");
         line
     }
 
+    /// The rest of the line after `marker`, trimmed at both ends.
     fn read_until(&mut self, marker: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self
-                .stdout
-                .read_line(&mut line)
-                .expect("read the child's stdout");
-            assert!(n > 0, "the child exited before printing `{marker}`");
-            // libtest prints `test discovery_child ... ` without a newline
-            // before the test's own output, so the marker may start mid-line.
-            if let Some(at) = line.find(marker) {
-                return line[at + marker.len()..].trim().to_owned();
-            }
-        }
-    }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        self.process.read_until(marker).trim_start().to_owned()
     }
 }
 
 // ----- the child's side -----
-
-fn say(line: &str) {
-    println!("{line}");
-    std::io::stdout().flush().expect("flush stdout");
-}
 
 fn result(outcome: Result<String, String>) {
     match outcome {

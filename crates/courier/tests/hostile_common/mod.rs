@@ -6,9 +6,11 @@
 //! connection is closed, a well-behaved client is still answered, and the
 //! server's fd count is back where it was.
 //!
-//! Include after the runtime and tokio helpers:
+//! Include after the shared support, the runtime and the tokio helpers:
 //!
 //! ```ignore
+//! #[path = "support/mod.rs"]
+//! mod support;
 //! #[path = "common/runtime/mod.rs"]
 //! mod runtime_common;
 //! #[path = "tokio_common/mod.rs"]
@@ -23,12 +25,12 @@
 //! its stdin reaches end of file.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, ErrorKind, IoSlice, Read, Write};
+use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::time::{Duration, Instant};
 
 use courier::Limits;
@@ -37,6 +39,7 @@ use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
 use crate::runtime_common::echo::echo_client;
 use crate::runtime_common::echo::echo_server;
 use crate::runtime_common::echo::{EchoClient, EchoServerClient};
+use crate::support::{ChildProcess, open_fds_of, say, self_command};
 
 /// The environment variable that makes `hostile_child` a server.
 pub const SERVER_ENV: &str = "COURIER_HOSTILE_SERVER";
@@ -280,9 +283,8 @@ pub fn write_lossy(stream: &mut UnixStream, bytes: &[u8]) {
 
 /// A `MultiServer` of the echo service in a child process.
 pub struct Server {
-    child: std::process::Child,
+    process: ChildProcess,
     stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
     path: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -294,32 +296,25 @@ impl Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("echo.sock");
         let log = dir.path().join("server.log");
-        let mut child = Command::new(std::env::current_exe().expect("current_exe"))
-            .args([
-                "--exact",
-                "hostile_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(SERVER_ENV, format!("{mode}:{}", path.display()))
-            .env_remove(CLIENT_ENV)
-            .env_remove("IPC_TRACE")
-            .env("IPC_DEBUG", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).expect("create the server's log"))
-            .spawn()
-            .expect("spawn the server");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let stdin = child.stdin.take();
+        let mut process = ChildProcess::spawn(
+            self_command("hostile_child")
+                .env(SERVER_ENV, format!("{mode}:{}", path.display()))
+                .env_remove(CLIENT_ENV)
+                .env_remove("IPC_TRACE")
+                .env("IPC_DEBUG", "1")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(std::fs::File::create(&log).expect("create the server's log")),
+            "server",
+        );
+        let stdin = process.take_stdin();
         let mut server = Server {
-            child,
+            process,
             stdin,
-            stdout,
             path,
             dir,
         };
-        server.read_until("COURIER-READY");
+        server.process.read_until("COURIER-READY");
         server
     }
 
@@ -335,7 +330,7 @@ impl Server {
 
     /// The server's pid.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Everything the server logged so far (it runs with `IPC_DEBUG=1`, its
@@ -356,9 +351,7 @@ impl Server {
 
     /// The number of fds open in the server.
     pub fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
-            .expect("read the server's /proc/<pid>/fd")
-            .count()
+        open_fds_of(self.pid())
     }
 
     /// The server's resident memory, in KiB (`VmRSS`).
@@ -397,31 +390,10 @@ impl Server {
     /// cleanly.
     pub fn stop(mut self) {
         drop(self.stdin.take());
-        let line = self.read_until("COURIER-RESULT: ");
+        let line = self.process.read_until("COURIER-RESULT: ");
         assert_eq!(line, "stopped");
-        let status = self.child.wait().expect("wait for the server");
+        let status = self.process.wait();
         assert!(status.success(), "the server exited with {status}");
-    }
-
-    fn read_until(&mut self, marker: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self.stdout.read_line(&mut line).expect("read the child");
-            assert!(n > 0, "the server exited before printing `{marker}`");
-            if let Some(at) = line.find(marker) {
-                return line[at + marker.len()..].trim_end().to_owned();
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -491,12 +463,6 @@ impl Scene {
 }
 
 // ----- the child -----
-
-fn say(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}").expect("write stdout");
-    stdout.flush().expect("flush stdout");
-}
 
 /// The body of each test binary's `hostile_child` test: a server or a
 /// client under another uid, by environment; without either (the normal

@@ -4,10 +4,12 @@
 //! `serve_connection` server on a socketpair), and a runtime wrapper that
 //! checks no task outlives a test.
 //!
-//! Include after the runtime helpers, which provide the echo endpoints and
-//! fd accounting:
+//! Include after the shared support (fd accounting, the child process) and
+//! the runtime helpers (the echo endpoints):
 //!
 //! ```ignore
+//! #[path = "support/mod.rs"]
+//! mod support;
 //! #[path = "common/runtime/mod.rs"]
 //! mod runtime_common;
 //! #[path = "tokio_common/mod.rs"]
@@ -28,11 +30,11 @@
 
 use std::fs::File;
 use std::future::Future;
-use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +44,7 @@ use courier::{Handler, HandlerError, Limits, Reply, Responder};
 use crate::runtime_common::echo::echo_client::Event;
 use crate::runtime_common::echo::echo_server::*;
 use crate::runtime_common::echo::{EchoClient, EchoServer, EchoServerMessage};
+use crate::support::{ChildProcess, say, self_command};
 
 /// The environment variable that makes `tokio_child` a child.
 pub const CHILD_ENV: &str = "COURIER_TOKIO_CHILD";
@@ -303,9 +306,8 @@ pub mod fake_echo {
 
 /// A child process running this test binary's `tokio_child`.
 pub struct Child {
-    child: std::process::Child,
+    process: ChildProcess,
     stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
     path: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -345,19 +347,17 @@ impl Child {
     }
 
     fn spawn(spec: &str, stdin: Stdio, path: PathBuf, dir: Option<tempfile::TempDir>) -> Child {
-        let mut child = Command::new(std::env::current_exe().expect("current_exe"))
-            .args(["--exact", "tokio_child", "--nocapture", "--test-threads=1"])
-            .env(CHILD_ENV, spec)
-            .stdin(stdin)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("spawn the child");
-        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
-        let stdin = child.stdin.take();
+        let mut process = ChildProcess::spawn(
+            self_command("tokio_child")
+                .env(CHILD_ENV, spec)
+                .stdin(stdin)
+                .stdout(Stdio::piped()),
+            "child",
+        );
+        let stdin = process.take_stdin();
         Child {
-            child,
+            process,
             stdin,
-            stdout,
             path,
             _dir: dir,
         }
@@ -370,12 +370,12 @@ impl Child {
 
     /// The child's pid.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Kills the child (SIGKILL).
     pub fn kill(&mut self) {
-        self.child.kill().expect("kill the child");
+        self.process.kill();
     }
 
     /// Closes the child's stdin: a server child shuts down gracefully.
@@ -387,43 +387,16 @@ impl Child {
     /// rest of that line.
     pub fn result(mut self) -> String {
         let line = self.read_until("COURIER-RESULT: ");
-        let status = self.child.wait().expect("wait for the child");
+        let status = self.process.wait();
         assert!(status.success(), "the child exited with {status}");
         line
     }
 
-    /// Reads the child's output up to a line starting with `marker`; returns
+    /// Reads the child's output up to a line containing `marker`; returns
     /// the rest of that line.
     pub fn read_until(&mut self, marker: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self
-                .stdout
-                .read_line(&mut line)
-                .expect("read the child's stdout");
-            assert!(n > 0, "the child exited before printing `{marker}`");
-            // libtest may have printed `test tokio_child ... ` before it.
-            if let Some(at) = line.find(marker) {
-                return line[at + marker.len()..].trim_end().to_owned();
-            }
-        }
+        self.process.read_until(marker)
     }
-}
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-fn say(line: &str) {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{line}").expect("write stdout");
-    stdout.flush().expect("flush stdout");
 }
 
 /// The body of each test binary's `tokio_child` test. Without the

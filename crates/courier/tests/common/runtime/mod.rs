@@ -1,7 +1,9 @@
 //! Helpers for the runtime tests (`tests/runtime_*.rs`): fd accounting, an
 //! echo service, and running that service in a child process.
 //!
-//! Include with `#[path = "common/runtime/mod.rs"] mod runtime_common;`.
+//! Include with `#[path = "common/runtime/mod.rs"] mod runtime_common;`,
+//! after `#[path = "support/mod.rs"] mod support;`, which provides the fd
+//! accounting and the child process.
 //!
 //! # Cross-process tests
 //!
@@ -20,15 +22,16 @@
 pub mod echo;
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::process::{ChildStderr, Stdio};
 
 use courier::blocking::BlockingConnection;
 use courier::{HandlerError, Limits};
+
+use crate::support::{ChildProcess, say, self_command};
 
 use self::echo::{EchoClient, EchoServer, EchoServerHandler, EchoServerService};
 
@@ -37,45 +40,7 @@ pub const CHILD_ENV: &str = "COURIER_RUNTIME_CHILD";
 
 // ----- fd accounting -----
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// The number of fds open in this process.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("read /proc/self/fd")
-        .count()
-}
-
-/// Counts this process's fds at the start of a test and checks at the end
-/// that none leaked. Holding it also runs the tests of a binary one at a
-/// time, since the fd table is shared by all of them.
-pub struct FdCheck {
-    before: usize,
-    _serial: MutexGuard<'static, ()>,
-}
-
-/// Starts fd accounting for one test.
-pub fn fd_check() -> FdCheck {
-    let serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    FdCheck {
-        before: open_fds(),
-        _serial: serial,
-    }
-}
-
-impl FdCheck {
-    /// Asserts that as many fds are open as when the check started.
-    pub fn finish(self) {
-        let after = open_fds();
-        assert_eq!(
-            after, self.before,
-            "fds open before the test: {}, after: {after}",
-            self.before
-        );
-    }
-}
+pub use crate::support::{FdCheck, fd_check, open_fds};
 
 // ----- fds with contents -----
 
@@ -207,15 +172,13 @@ pub fn child_server_main() {
     };
     courier::init_tracing_from_env();
     let listener = UnixListener::bind(path).expect("bind");
-    println!("COURIER-READY");
-    std::io::stdout().flush().expect("flush stdout");
+    say("COURIER-READY");
     let (stream, _) = listener.accept().expect("accept");
     let result = serve_echo(stream, limits);
     match result {
-        Ok(()) => println!("COURIER-RESULT: ok"),
-        Err(error) => println!("COURIER-RESULT: err: {error}"),
+        Ok(()) => say("COURIER-RESULT: ok"),
+        Err(error) => say(&format!("COURIER-RESULT: err: {error}")),
     }
-    std::io::stdout().flush().expect("flush stdout");
 }
 
 /// Without a parent: the same service over a socketpair, in a thread.
@@ -237,9 +200,8 @@ fn in_process_smoke_test() {
 
 /// A server running in a child process, listening on its own socket path.
 pub struct ServerChild {
-    child: Child,
-    stdout: BufReader<ChildStdout>,
-    stderr: Option<std::process::ChildStderr>,
+    process: ChildProcess,
+    stderr: Option<ChildStderr>,
     path: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -260,9 +222,8 @@ impl ServerChild {
     fn spawn_with(mode: &str, traced: bool) -> ServerChild {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("echo.sock");
-        let mut command = Command::new(std::env::current_exe().expect("current_exe"));
+        let mut command = self_command("child_server");
         command
-            .args(["--exact", "child_server", "--nocapture", "--test-threads=1"])
             .env(CHILD_ENV, format!("{mode}:{}", path.display()))
             .env_remove("IPC_DEBUG")
             .env_remove("IPC_TRACE")
@@ -271,17 +232,15 @@ impl ServerChild {
         if traced {
             command.env("IPC_TRACE", "1").stderr(Stdio::piped());
         }
-        let mut child = command.spawn().expect("spawn the child server");
-        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
-        let stderr = child.stderr.take();
+        let mut process = ChildProcess::spawn(&mut command, "child server");
+        let stderr = process.take_stderr();
         let mut server = ServerChild {
-            child,
-            stdout,
+            process,
             stderr,
             path,
             _dir: dir,
         };
-        server.read_until("COURIER-READY");
+        server.process.read_until("COURIER-READY");
         server
     }
 
@@ -292,19 +251,19 @@ impl ServerChild {
 
     /// The child's pid.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Kills the child (SIGKILL).
     pub fn kill(&mut self) {
-        self.child.kill().expect("kill the child server");
+        self.process.kill();
     }
 
     /// Waits for the child's `COURIER-RESULT` line and its exit; returns the
     /// result (`ok` or `err: <message>`).
     pub fn result(mut self) -> String {
-        let line = self.read_until("COURIER-RESULT: ");
-        let status = self.child.wait().expect("wait for the child server");
+        let line = self.process.read_until("COURIER-RESULT: ");
+        let status = self.process.wait();
         assert!(status.success(), "child server exited with {status}");
         line
     }
@@ -318,33 +277,5 @@ impl ServerChild {
         pipe.read_to_string(&mut stderr)
             .expect("read the child's stderr");
         (result, stderr)
-    }
-
-    /// Reads the child's output up to a line starting with `marker`; returns
-    /// the rest of that line.
-    fn read_until(&mut self, marker: &str) -> String {
-        let mut line = String::new();
-        loop {
-            line.clear();
-            let n = self
-                .stdout
-                .read_line(&mut line)
-                .expect("read the child's stdout");
-            assert!(n > 0, "the child server exited before printing `{marker}`");
-            // libtest prints `test child_server ... ` without a newline
-            // before the test's own output, so the marker may start mid-line.
-            if let Some(at) = line.find(marker) {
-                return line[at + marker.len()..].trim_end().to_owned();
-            }
-        }
-    }
-}
-
-impl Drop for ServerChild {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }

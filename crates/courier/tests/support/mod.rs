@@ -1,0 +1,189 @@
+//! Test support shared by every integration-test helper module: fd
+//! accounting, and a child process that is this test binary started again,
+//! read line by line up to a marker and killed if a test drops it early.
+//!
+//! Include from each test crate root, before the helper modules that use it:
+//!
+//! ```ignore
+//! #[path = "support/mod.rs"]
+//! mod support;
+//! ```
+//!
+//! The child side of the protocol is [`say`]: a child prints a marker line
+//! (`COURIER-READY`, `COURIER-RESULT: ...`) and flushes, and the parent waits
+//! for it with [`ChildProcess::read_until`]. Synchronisation is by pipes
+//! only.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
+use std::sync::{Mutex, MutexGuard};
+
+// ----- fd accounting -----
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The number of fds open in this process.
+pub fn open_fds() -> usize {
+    count_fds("/proc/self/fd")
+}
+
+/// The number of fds open in the process `pid`.
+pub fn open_fds_of(pid: u32) -> usize {
+    count_fds(&format!("/proc/{pid}/fd"))
+}
+
+fn count_fds(dir: &str) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|error| panic!("read {dir}: {error}"))
+        .count()
+}
+
+/// Counts this process's fds at the start of a test and checks at the end
+/// that none leaked. Holding it also runs the tests of a binary one at a
+/// time, since the fd table is shared by all of them.
+pub struct FdCheck {
+    before: usize,
+    _serial: MutexGuard<'static, ()>,
+}
+
+/// Starts fd accounting for one test.
+pub fn fd_check() -> FdCheck {
+    let serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    FdCheck {
+        before: open_fds(),
+        _serial: serial,
+    }
+}
+
+impl FdCheck {
+    /// Asserts that as many fds are open as when the check started.
+    pub fn finish(self) {
+        let after = open_fds();
+        assert_eq!(
+            after, self.before,
+            "fds open before the test: {}, after: {after}",
+            self.before
+        );
+    }
+}
+
+// ----- the child process -----
+
+/// The arguments that make this test binary run only its test `test`, with
+/// its output uncaptured: `--exact <test> --nocapture --test-threads=1`.
+pub fn child_test_args(test: &str) -> [&str; 4] {
+    ["--exact", test, "--nocapture", "--test-threads=1"]
+}
+
+/// A command running this test binary's test `test` alone (see
+/// [`child_test_args`]).
+pub fn self_command(test: &str) -> Command {
+    let mut command = Command::new(std::env::current_exe().expect("current_exe"));
+    command.args(child_test_args(test));
+    command
+}
+
+/// A child process whose stdout is piped to this one, killed (SIGKILL) and
+/// reaped on drop if it is still running.
+pub struct ChildProcess {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    /// What the child is, for messages: `the <what> exited ...`.
+    what: &'static str,
+}
+
+impl ChildProcess {
+    /// Spawns `command` (whose stdout must be piped); `what` names the
+    /// child in failure messages (`child`, `child server`, `server`).
+    pub fn spawn(command: &mut Command, what: &'static str) -> ChildProcess {
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("spawn the {what}: {error:?}"));
+        let stdout = BufReader::new(child.stdout.take().expect("child stdout"));
+        ChildProcess {
+            child,
+            stdout,
+            what,
+        }
+    }
+
+    /// Takes the child's stdin, if it was piped.
+    pub fn take_stdin(&mut self) -> Option<ChildStdin> {
+        self.child.stdin.take()
+    }
+
+    /// Takes the child's stderr, if it was piped.
+    pub fn take_stderr(&mut self) -> Option<ChildStderr> {
+        self.child.stderr.take()
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the child (SIGKILL).
+    pub fn kill(&mut self) {
+        let what = self.what;
+        self.child
+            .kill()
+            .unwrap_or_else(|error| panic!("kill the {what}: {error:?}"));
+    }
+
+    /// Waits for the child to exit; returns its status.
+    pub fn wait(&mut self) -> ExitStatus {
+        let what = self.what;
+        self.child
+            .wait()
+            .unwrap_or_else(|error| panic!("wait for the {what}: {error:?}"))
+    }
+
+    /// Reads the child's stdout up to a line containing `marker`; returns
+    /// the rest of that line, without trailing whitespace. Fails the test if
+    /// the child's stdout ends first.
+    pub fn read_until(&mut self, marker: &str) -> String {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = self
+                .stdout
+                .read_line(&mut line)
+                .expect("read the child's stdout");
+            assert!(n > 0, "the {} exited before printing `{marker}`", self.what);
+            // libtest prints `test <name> ... ` without a newline before the
+            // test's own output, so the marker may start mid-line.
+            if let Some(at) = line.find(marker) {
+                return line[at + marker.len()..].trim_end().to_owned();
+            }
+        }
+    }
+
+    /// Whatever is left on the child's stdout, up to its end (or the first
+    /// read error).
+    pub fn read_rest(&mut self) -> String {
+        let mut rest = String::new();
+        let _ = self.stdout.read_to_string(&mut rest);
+        rest
+    }
+}
+
+impl Drop for ChildProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+// ----- the child's side -----
+
+/// Prints `line` to stdout and flushes it, so the parent sees it at once.
+pub fn say(line: &str) {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}").expect("write stdout");
+    stdout.flush().expect("flush stdout");
+}
