@@ -1,6 +1,9 @@
 //! The sans-IO core, without sockets: two `proto::Connection`s wired
 //! together in memory, on a fake clock. Fds are real (files), so the tests
 //! also check that every fd is closed on every path.
+//!
+//! Every test holds [`fd_check`]'s lock (`_serial` where it does not count
+//! fds itself), so no test opens or closes fds while another counts them.
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
@@ -267,6 +270,7 @@ fn a_request_and_its_response_cross_one_byte_at_a_time() {
 
 #[test]
 fn one_way_messages_keep_their_order_and_take_no_request_id() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     for n in 0u8..10 {
         pair.client
@@ -290,6 +294,7 @@ fn one_way_messages_keep_their_order_and_take_no_request_id() {
 
 #[test]
 fn events_flow_from_server_to_client() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     pair.server
         .send_oneway(CLIENT_MAGIC, 1, b"tick".to_vec(), Vec::new())
@@ -370,6 +375,7 @@ fn a_response_carries_fds_back() {
 
 #[test]
 fn an_error_response_becomes_a_remote_error_naming_the_request() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let request_id = pair
         .client
@@ -406,6 +412,7 @@ fn an_error_response_becomes_a_remote_error_naming_the_request() {
 
 #[test]
 fn responses_may_come_out_of_order() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let first = pair
         .client
@@ -446,6 +453,7 @@ fn responses_may_come_out_of_order() {
 
 #[test]
 fn a_call_times_out_at_its_deadline_and_its_late_response_is_discarded() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let deadline = pair.now + Duration::from_secs(1);
     let request_id = pair
@@ -505,6 +513,7 @@ fn a_call_times_out_at_its_deadline_and_its_late_response_is_discarded() {
 
 #[test]
 fn the_handshake_times_out() {
+    let _serial = fd_check();
     let mut pair = Pair::new();
     assert_eq!(
         pair.server.poll_timeout(),
@@ -524,6 +533,7 @@ fn the_handshake_times_out() {
 
 #[test]
 fn garbage_instead_of_a_hello_is_a_handshake_error_and_the_server_still_says_hello() {
+    let _serial = fd_check();
     let mut pair = Pair::new();
     pair.server
         .handle_input(pair.now, b"GET / HTTP/1.1\r\n", Vec::new());
@@ -550,6 +560,7 @@ fn garbage_instead_of_a_hello_is_a_handshake_error_and_the_server_still_says_hel
 
 #[test]
 fn another_protocol_version_is_a_handshake_error() {
+    let _serial = fd_check();
     let mut pair = Pair::new();
     pair.client
         .handle_input(pair.now, b"CRIR\x07\x00", Vec::new());
@@ -566,6 +577,7 @@ fn another_protocol_version_is_a_handshake_error() {
 
 #[test]
 fn an_endpoint_mismatch_names_both_endpoints_on_both_sides() {
+    let _serial = fd_check();
     let now = Instant::now();
     let limits = Limits::default();
     let mut client = Connection::new(
@@ -631,6 +643,7 @@ fn fds_during_the_handshake_close_the_connection_and_are_closed() {
 
 #[test]
 fn commands_before_the_handshake_or_after_the_close_fail() {
+    let _serial = fd_check();
     let mut pair = Pair::new();
     let error = pair
         .client
@@ -651,6 +664,7 @@ fn commands_before_the_handshake_or_after_the_close_fail() {
 
 #[test]
 fn a_message_for_another_endpoint_cannot_be_sent() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let error = pair
         .client
@@ -663,6 +677,7 @@ fn a_message_for_another_endpoint_cannot_be_sent() {
 
 #[test]
 fn the_peer_going_away_closes_the_connection() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     pair.client.handle_peer_closed();
     assert!(matches!(
@@ -811,6 +826,7 @@ fn a_peer_that_does_not_read_is_disconnected_once_the_unsent_output_passes_the_l
 
 #[test]
 fn output_the_driver_takes_does_not_count_as_unsent() {
+    let _serial = fd_check();
     let server_limits = Limits {
         max_message_bytes: 4 << 10,
         max_unsent_bytes: 16 << 10,
@@ -861,6 +877,7 @@ fn too_many_fds_are_refused_before_anything_is_queued() {
 
 #[test]
 fn too_many_calls_in_flight_are_refused_locally() {
+    let _serial = fd_check();
     let limits = Limits {
         max_in_flight_per_client: 2,
         ..Limits::default()
@@ -884,6 +901,7 @@ fn too_many_calls_in_flight_are_refused_locally() {
 
 #[test]
 fn a_peer_with_too_many_calls_in_flight_is_disconnected() {
+    let _serial = fd_check();
     let server_limits = Limits {
         max_in_flight_per_client: 2,
         ..Limits::default()
@@ -909,6 +927,7 @@ fn a_peer_with_too_many_calls_in_flight_is_disconnected() {
 
 #[test]
 fn a_frame_over_the_size_limit_closes_at_its_header() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     // Only the header: the limit is enforced before the payload arrives.
     let bytes = header(SERVER_MAGIC, 3, 0, (64 << 20) + 1, 0, 0).to_bytes();
@@ -926,6 +945,7 @@ fn a_frame_over_the_size_limit_closes_at_its_header() {
 
 #[test]
 fn a_frame_announcing_too_many_fds_is_a_limit_violation() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let bytes = header(SERVER_MAGIC, 3, 0, 0, 65, 0).to_bytes();
     pair.server.handle_input(pair.now, &bytes, Vec::new());
@@ -936,6 +956,7 @@ fn a_frame_announcing_too_many_fds_is_a_limit_violation() {
 
 #[test]
 fn a_peer_over_the_message_rate_is_disconnected_and_time_refills_the_bucket() {
+    let _serial = fd_check();
     let server_limits = Limits {
         max_messages_per_second: 10,
         ..Limits::default()
@@ -980,6 +1001,7 @@ fn server_after(bytes: &[u8], fds: Vec<OwnedFd>) -> ProtocolErrorKind {
 
 #[test]
 fn unknown_flags_close_the_connection() {
+    let _serial = fd_check();
     let bytes = raw_frame(header(SERVER_MAGIC, 3, 0, 0, 0, 0x8000), &[]);
     assert_eq!(
         server_after(&bytes, Vec::new()),
@@ -989,6 +1011,7 @@ fn unknown_flags_close_the_connection() {
 
 #[test]
 fn an_error_flag_without_the_response_flag_closes_the_connection() {
+    let _serial = fd_check();
     let bytes = raw_frame(header(SERVER_MAGIC, 3, 0, 0, 0, FLAG_ERROR), &[]);
     assert_eq!(
         server_after(&bytes, Vec::new()),
@@ -998,6 +1021,7 @@ fn an_error_flag_without_the_response_flag_closes_the_connection() {
 
 #[test]
 fn a_message_for_another_endpoint_closes_the_connection() {
+    let _serial = fd_check();
     let bytes = raw_frame(header(CLIENT_MAGIC, 1, 0, 0, 0, 0), &[]);
     assert_eq!(
         server_after(&bytes, Vec::new()),
@@ -1010,6 +1034,7 @@ fn a_message_for_another_endpoint_closes_the_connection() {
 
 #[test]
 fn a_response_nobody_asked_for_closes_the_connection() {
+    let _serial = fd_check();
     let bytes = raw_frame(header(CLIENT_MAGIC, 2, 9, 0, 0, FLAG_RESPONSE), &[]);
     assert_eq!(
         server_after(&bytes, Vec::new()),
@@ -1024,6 +1049,7 @@ fn a_response_nobody_asked_for_closes_the_connection() {
 
 #[test]
 fn a_response_with_the_wrong_message_id_closes_the_connection() {
+    let _serial = fd_check();
     let mut pair = Pair::open();
     let request_id = pair
         .client
@@ -1047,6 +1073,7 @@ fn a_response_with_the_wrong_message_id_closes_the_connection() {
 
 #[test]
 fn a_reused_request_id_closes_the_connection() {
+    let _serial = fd_check();
     let frame = raw_frame(header(SERVER_MAGIC, 1, 5, 0, 0, 0), &[]);
     let bytes = [frame.clone(), frame].concat();
     assert_eq!(
@@ -1129,6 +1156,7 @@ fn fds_that_no_frame_claims_close_the_connection_and_are_closed() {
 
 #[test]
 fn a_frame_split_anywhere_reassembles() {
+    let _serial = fd_check();
     let frame = raw_frame(header(SERVER_MAGIC, 3, 0, 5, 0, 0), b"hello");
     let bytes = [frame.clone(), frame].concat();
     for cut in 0..=bytes.len() {
@@ -1264,6 +1292,7 @@ fn arbitrary_frames_never_panic_nor_leak_fds() {
 /// The bytes of the example in `docs/wire-format.md`, produced by the core.
 #[test]
 fn the_wire_format_document_example_matches_the_core() {
+    let _serial = fd_check();
     fn hex(text: &str) -> Vec<u8> {
         text.split_whitespace()
             .map(|byte| u8::from_str_radix(byte, 16).unwrap())
