@@ -19,7 +19,7 @@ use crate::error::{Error, RemoteError};
 use crate::handler::Incoming;
 use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit};
-use crate::transport::Transport;
+use crate::transport::{Transport, fail, feed_received};
 
 /// Bytes asked of the socket per read.
 const READ_BUFFER: usize = 256 << 10;
@@ -211,33 +211,9 @@ impl Driver {
                 return;
             }
             let mut fds = Vec::new();
-            match self.transport.recv(&mut state.read_buffer, &mut fds) {
-                Ok(received) if received.fds_truncated => {
-                    drop(fds);
-                    let error = crate::error::ProtocolError::new(
-                        crate::error::ProtocolErrorKind::FdsTruncated,
-                    );
-                    state.core.close(CloseReason::Protocol(error));
-                    return;
-                }
-                Ok(received) if received.bytes == 0 => {
-                    state.core.handle_peer_closed();
-                    return;
-                }
-                Ok(received) => {
-                    state
-                        .core
-                        .handle_input(now, &state.read_buffer[..received.bytes], fds)
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                Err(error) if is_peer_gone(&error) => {
-                    state.core.handle_peer_closed();
-                    return;
-                }
-                Err(error) => {
-                    state.core.close(CloseReason::Io(error));
-                    return;
-                }
+            let result = self.transport.recv(&mut state.read_buffer, &mut fds);
+            if !feed_received(&mut state.core, now, result, &state.read_buffer, fds) {
+                return;
             }
         }
     }
@@ -280,11 +256,7 @@ impl Driver {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) => {
                     state.writing = None;
-                    if is_peer_gone(&error) {
-                        state.core.handle_peer_closed();
-                    } else {
-                        state.core.close(CloseReason::Io(error));
-                    }
+                    fail(&mut state.core, error);
                     return;
                 }
             }
@@ -400,14 +372,4 @@ fn poll_retrying(fds: &mut [PollFd<'_>], wait: Option<Duration>) -> io::Result<(
         Ok(_) | Err(Errno::INTR) => Ok(()),
         Err(errno) => Err(errno.into()),
     }
-}
-
-/// Whether `error` means the peer closed or reset the connection.
-fn is_peer_gone(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
 }

@@ -28,11 +28,11 @@ use ::tokio::sync::{Notify, oneshot, watch};
 use tracing::{debug, trace, warn};
 
 use crate::endpoint::Endpoint;
-use crate::error::{Error, HandshakeError, ProtocolError, ProtocolErrorKind, RemoteError};
+use crate::error::{Error, HandshakeError, ProtocolError, RemoteError};
 use crate::handler::{Answer, Incoming, Reply, dispatch, queue_answer};
 use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit, earliest};
-use crate::transport::{recv_with_fds, send_with_fds};
+use crate::transport::{fail, feed_received, recv_with_fds, send_with_fds};
 
 /// Bytes asked of the socket per read.
 const READ_BUFFER: usize = 128 << 10;
@@ -508,33 +508,11 @@ impl Driver {
             let mut fds = Vec::new();
             let socket = &self.socket;
             let buffer = &mut self.read_buffer;
-            match socket.try_io(Interest::READABLE, || {
+            let result = socket.try_io(Interest::READABLE, || {
                 recv_with_fds(socket, buffer, &mut fds)
-            }) {
-                Ok(received) if received.fds_truncated => {
-                    drop(fds);
-                    let error = ProtocolError::new(ProtocolErrorKind::FdsTruncated);
-                    state.core.close(CloseReason::Protocol(error));
-                    return;
-                }
-                Ok(received) if received.bytes == 0 => {
-                    state.core.handle_peer_closed();
-                    return;
-                }
-                Ok(received) => {
-                    state
-                        .core
-                        .handle_input(now, &self.read_buffer[..received.bytes], fds)
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
-                Err(error) if is_peer_gone(&error) => {
-                    state.core.handle_peer_closed();
-                    return;
-                }
-                Err(error) => {
-                    state.core.close(CloseReason::Io(error));
-                    return;
-                }
+            });
+            if !feed_received(&mut state.core, now, result, &self.read_buffer, fds) {
+                return;
             }
         }
     }
@@ -576,11 +554,7 @@ impl Driver {
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
                 Err(error) => {
                     state.writing = None;
-                    if is_peer_gone(&error) {
-                        state.core.handle_peer_closed();
-                    } else {
-                        state.core.close(CloseReason::Io(error));
-                    }
+                    fail(&mut state.core, error);
                     return;
                 }
             }
@@ -641,14 +615,4 @@ pub(crate) fn copy_reason(reason: &CloseReason) -> CloseReason {
         CloseReason::LimitExceeded(error) => CloseReason::LimitExceeded(error.clone()),
         CloseReason::Io(error) => CloseReason::Io(io::Error::new(error.kind(), error.to_string())),
     }
-}
-
-/// Whether `error` means the peer closed or reset the connection.
-fn is_peer_gone(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
 }

@@ -17,6 +17,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 pub use unix::UnixTransport;
 
 use crate::peer::PeerCredentials;
+use crate::proto::{CloseReason, Connection};
 
 /// What one receive brought.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,4 +94,56 @@ pub fn recv_with_fds(
     fds: &mut Vec<OwnedFd>,
 ) -> io::Result<Received> {
     crate::sys::socket::recv_with_fds(socket.as_fd(), buf, fds)
+}
+
+/// Hands the outcome of one receive to `core`, the same way for every driver:
+/// bytes and fds as input; end of file or a vanished peer as
+/// [`Connection::handle_peer_closed`]; fds dropped by the kernel as a protocol
+/// error; any other failure as an I/O close. Returns whether the driver may
+/// read again now (`false` on `WouldBlock` and once the connection is over).
+pub(crate) fn feed_received(
+    core: &mut Connection,
+    now: std::time::Instant,
+    result: io::Result<Received>,
+    buffer: &[u8],
+    fds: Vec<OwnedFd>,
+) -> bool {
+    match result {
+        Ok(received) if received.fds_truncated => {
+            drop(fds);
+            let error =
+                crate::error::ProtocolError::new(crate::error::ProtocolErrorKind::FdsTruncated);
+            core.close(CloseReason::Protocol(error));
+            false
+        }
+        Ok(received) if received.bytes == 0 => {
+            core.handle_peer_closed();
+            false
+        }
+        Ok(received) => {
+            core.handle_input(now, &buffer[..received.bytes], fds);
+            true
+        }
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
+        Err(error) => {
+            fail(core, error);
+            false
+        }
+    }
+}
+
+/// Closes `core` after a failed send or receive: a vanished peer (`EPIPE`,
+/// `ECONNRESET`) is an orderly end, anything else an I/O error.
+pub(crate) fn fail(core: &mut Connection, error: io::Error) {
+    let peer_gone = matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+    );
+    if peer_gone {
+        core.handle_peer_closed();
+    } else {
+        core.close(CloseReason::Io(error));
+    }
 }
