@@ -32,6 +32,6 @@ impl PeerCredentials {
     ///
     /// The `getsockopt(2)` error, such as `ENOTCONN` for an unconnected socket.
     pub fn of(socket: &impl std::os::fd::AsFd) -> std::io::Result<PeerCredentials> {
-        crate::sys::socket::peer_credentials(socket.as_fd())
+        crate::sys::ids::peer_credentials(socket.as_fd())
     }
 }

@@ -32,7 +32,8 @@
 //! 2. `$XDG_RUNTIME_DIR/portal`, when `XDG_RUNTIME_DIR` is set to an
 //!    absolute path (`/run/user/1000/portal` on most Linux desktops).
 //! 3. `/tmp/session/<sid>/portal`, where `<sid>` is the session id
-//!    (`getsid(0)`), as on SerenityOS.
+//!    (`getsid(0)`), as on SerenityOS. The id is 0 when the session leader
+//!    is outside this pid namespace (containers, some CI runners).
 //!
 //! [`Portal::from_env`] applies these rules; [`Portal::at`] names a
 //! directory explicitly. The free functions here ([`portal_dir`],

@@ -1,4 +1,4 @@
-//! `sendmsg(2)` / `recvmsg(2)` with `SCM_RIGHTS`, and `SO_PEERCRED`, over
+//! `sendmsg(2)` / `recvmsg(2)` with `SCM_RIGHTS` over
 //! rustix's safe wrappers.
 //!
 //! Nothing here needs `unsafe`: rustix hands received fds back as `OwnedFd`
@@ -18,7 +18,6 @@ use rustix::net::{
 };
 
 use crate::limits::SCM_MAX_FD;
-use crate::peer::PeerCredentials;
 use crate::transport::Received;
 
 /// Room for the largest `SCM_RIGHTS` message the kernel sends or accepts.
@@ -99,16 +98,6 @@ pub(crate) fn recv_with_fds(
     Ok(Received {
         bytes: received.bytes,
         fds_truncated: received.flags.contains(ReturnFlags::CTRUNC),
-    })
-}
-
-/// The credentials of the peer of a connected Unix socket (`SO_PEERCRED`).
-pub(crate) fn peer_credentials(socket: BorrowedFd<'_>) -> io::Result<PeerCredentials> {
-    let cred = rustix::net::sockopt::socket_peercred(socket)?;
-    Ok(PeerCredentials {
-        pid: u32::try_from(cred.pid.as_raw_pid()).unwrap_or(0),
-        uid: cred.uid.as_raw(),
-        gid: cred.gid.as_raw(),
     })
 }
 
