@@ -1,0 +1,1 @@
+//! configd: SerenityOS's ConfigServer on courier, and its typed client.

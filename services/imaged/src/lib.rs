@@ -1,0 +1,1 @@
+//! imaged: SerenityOS's ImageDecoder on courier, confined, and its typed client.
