@@ -1,0 +1,1 @@
+//! clipboardd: SerenityOS's Clipboard on courier, and its typed client.

@@ -1,0 +1,1 @@
+//! windowd: the overview's window server on courier, compositing client bitmaps.
