@@ -254,10 +254,12 @@ fn emit_endpoint_impl(endpoint: &EndpointModel, courier: &TokenStream) -> TokenS
             quote!(match id { #(#name_arms,)* _ => ::std::option::Option::None, }),
         )
     };
+    let definition = definition_literal(&endpoint.definition);
     quote! {
         impl #courier::Endpoint for #marker {
             const NAME: &'static str = #written;
             const MAGIC: u32 = MAGIC;
+            const DEFINITION: &'static str = #definition;
             type Message = #message_enum;
 
             fn decode_message(
@@ -271,5 +273,51 @@ fn emit_endpoint_impl(endpoint: &EndpointModel, courier: &TokenStream) -> TokenS
                 #name_body
             }
         }
+    }
+}
+
+/// `text` as a string literal: a raw string over several lines, so that the
+/// generated file shows the interface as it reads, unless the text holds a
+/// carriage return (not allowed bare in a raw string) or cannot be read back
+/// as one, in which case an ordinary escaped string.
+fn definition_literal(text: &str) -> Literal {
+    if !text.contains('\r') {
+        let mut hashes = String::from("#");
+        while text.contains(&format!("\"{hashes}")) {
+            hashes.push('#');
+        }
+        if let Ok(raw) = format!("r{hashes}\"{text}\"{hashes}").parse::<Literal>() {
+            return raw;
+        }
+    }
+    Literal::string(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::definition_literal;
+
+    /// The literal's value, read back by `syn`.
+    fn value(text: &str) -> String {
+        let literal = definition_literal(text);
+        let parsed: syn::LitStr = syn::parse2(quote::quote!(#literal)).expect("a string literal");
+        parsed.value()
+    }
+
+    #[test]
+    fn definitions_survive_any_quotes_and_line_breaks() {
+        for text in [
+            "",
+            "endpoint A\n{\n}\n",
+            "// a \"quoted\" word\n",
+            "// \"# and \"## inside\n",
+            "// a\rcarriage return\n",
+            "// back\\slash\n",
+        ] {
+            assert_eq!(value(text), text);
+        }
+        assert!(definition_literal("x\n").to_string().starts_with("r#\""));
+        assert!(definition_literal("\"#").to_string().starts_with("r##\""));
+        assert!(definition_literal("\r").to_string().starts_with('"'));
     }
 }

@@ -30,8 +30,10 @@
 //! holding:
 //!
 //! - `pub struct WindowServer;`, a marker type implementing
-//!   `courier::Endpoint` (`NAME`, `MAGIC`, `type Message`, `decode_message`,
-//!   `message_name`);
+//!   `courier::Endpoint` (`NAME`, `MAGIC`, `DEFINITION`, `type Message`,
+//!   `decode_message`, `message_name`); `DEFINITION` is the whole file as
+//!   `courier_idl::print` renders it, which servers send to introspecting
+//!   tools;
 //! - `pub const MAGIC: u32`, the SerenityOS magic;
 //! - `pub mod ids` with one `u32` constant per message and response
 //!   (`ids::CREATE_WINDOW`, `ids::CREATE_WINDOW_RESPONSE`);

@@ -5,6 +5,7 @@
 //! decided in one place.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use courier_idl::ast::{Endpoint, IpcFile, Message, MessageKind, Param, Span};
 use courier_idl::types::{self, IdlType};
@@ -41,6 +42,9 @@ pub(crate) struct EndpointModel {
     pub(crate) magic: u32,
     /// Requests and one-way messages, in declaration order.
     pub(crate) messages: Vec<MessageModel>,
+    /// The canonical text of the whole file (`courier_idl::print`), the
+    /// endpoint's `DEFINITION`.
+    pub(crate) definition: Rc<str>,
 }
 
 impl EndpointModel {
@@ -131,8 +135,9 @@ pub(crate) fn build(file: &IpcFile, options: &Options) -> Result<Vec<EndpointMod
     let rust_types = RustTypes::new(options)?;
     let mut modules = Names::new(String::new());
     let mut endpoints = Vec::new();
+    let definition: Rc<str> = courier_idl::print(file).into();
     for endpoint in &file.endpoints {
-        let model = build_endpoint(endpoint, &rust_types)?;
+        let model = build_endpoint(endpoint, &rust_types, Rc::clone(&definition))?;
         modules.claim(
             &model.module,
             format!("endpoint {}", endpoint.name),
@@ -146,6 +151,7 @@ pub(crate) fn build(file: &IpcFile, options: &Options) -> Result<Vec<EndpointMod
 fn build_endpoint(
     endpoint: &Endpoint,
     rust_types: &RustTypes,
+    definition: Rc<str>,
 ) -> Result<EndpointModel, CodegenError> {
     let written = endpoint.name.name.clone();
     let span = endpoint.name.span;
@@ -223,6 +229,7 @@ fn build_endpoint(
         sender_trait,
         magic: endpoint.magic(),
         messages,
+        definition,
     })
 }
 

@@ -52,6 +52,9 @@
 //! );
 //! ```
 //!
+//! [`print()`] renders a syntax tree back as canonical `.ipc` text, which
+//! parses to the same tree.
+//!
 //! An empty file (or one with only comments and directives) is valid: it
 //! declares no endpoints.
 //!
@@ -80,6 +83,7 @@ mod lexer;
 pub mod magic;
 pub mod naming;
 mod parser;
+mod print;
 mod render;
 mod token;
 pub mod types;
@@ -87,6 +91,7 @@ mod utf8;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use naming::{pascal_case, snake_case};
+pub use print::print;
 
 use ast::IpcFile;
 use render::LineIndex;

@@ -23,6 +23,15 @@ pub trait Endpoint: Send + Sync + 'static {
     const NAME: &'static str;
     /// The SerenityOS magic: Jenkins one-at-a-time hash of [`Endpoint::NAME`].
     const MAGIC: u32;
+    /// The canonical `.ipc` text of the file that declared this endpoint,
+    /// with every endpoint of that file, as `courier_idl::print` renders it
+    /// (doc comments kept, other comments dropped). Generated endpoints
+    /// set it; it is empty for hand-written endpoints and [`NoMessages`].
+    ///
+    /// A server sends it in its answer to the reserved introspection
+    /// request (`docs/wire-format.md`, "Introspection"), which is how a
+    /// generic tool learns an interface it was not compiled with.
+    const DEFINITION: &'static str = "";
     /// The enum of every message a peer may send *to* this endpoint (requests
     /// and one-way messages; responses travel back under the same magic but
     /// are decoded by the caller, which knows which response it waits for).

@@ -27,6 +27,7 @@ fn info(name: &'static str, magic: u32) -> EndpointInfo {
         name,
         magic,
         message_name: |_| None,
+        definition: "",
     }
 }
 
@@ -44,6 +45,7 @@ impl Pair {
             local,
             peer,
             limits,
+            any_peer: false,
         };
         let server_info = info("PoolServer", SERVER_MAGIC);
         let client_info = info("PoolClient", CLIENT_MAGIC);
@@ -747,6 +749,7 @@ fn the_wire_format_document_pool_example_matches_the_core() {
         local,
         peer,
         limits: Limits::default(),
+        any_peer: false,
     };
     let mut client = Connection::new(config(Side::Client, no_messages, lookup_server), now);
     let mut server = Connection::new(config(Side::Server, lookup_server, no_messages), now);

@@ -34,6 +34,7 @@ fn server_info() -> EndpointInfo {
             3 => Some("notify"),
             _ => None,
         },
+        definition: "",
     }
 }
 
@@ -42,6 +43,7 @@ fn client_info() -> EndpointInfo {
         name: "TestClient",
         magic: CLIENT_MAGIC,
         message_name: |id| (id == 1).then_some("event"),
+        definition: "",
     }
 }
 
@@ -50,6 +52,7 @@ fn other_info() -> EndpointInfo {
         name: "OtherServer",
         magic: 0x4f54_4852,
         message_name: |_| None,
+        definition: "",
     }
 }
 
@@ -75,6 +78,7 @@ impl Pair {
                 local: client_info(),
                 peer: server_info(),
                 limits: client_limits,
+                any_peer: false,
             },
             now,
         );
@@ -84,6 +88,7 @@ impl Pair {
                 local: server_info(),
                 peer: client_info(),
                 limits: server_limits,
+                any_peer: false,
             },
             now,
         );
@@ -586,6 +591,7 @@ fn an_endpoint_mismatch_names_both_endpoints_on_both_sides() {
             local: client_info(),
             peer: other_info(),
             limits: limits.clone(),
+            any_peer: false,
         },
         now,
     );
@@ -595,6 +601,7 @@ fn an_endpoint_mismatch_names_both_endpoints_on_both_sides() {
             local: server_info(),
             peer: client_info(),
             limits,
+            any_peer: false,
         },
         now,
     );
@@ -1303,6 +1310,7 @@ fn the_wire_format_document_example_matches_the_core() {
         name: "LookupServer",
         magic: 3613307456,
         message_name: |_| None,
+        definition: "",
     };
     let no_messages = EndpointInfo::of::<courier::NoMessages>();
     let config = |side, local, peer| Config {
@@ -1310,6 +1318,7 @@ fn the_wire_format_document_example_matches_the_core() {
         local,
         peer,
         limits: Limits::default(),
+        any_peer: false,
     };
     let mut client = Connection::new(config(Side::Client, no_messages, lookup_server), now);
     let mut server = Connection::new(config(Side::Server, lookup_server, no_messages), now);

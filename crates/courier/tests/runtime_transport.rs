@@ -111,6 +111,7 @@ fn raw_client_after_handshake(stream: &mut UnixStream) {
         local: echo_client,
         peer: echo_server,
         limits: Limits::default(),
+        any_peer: false,
     };
     let mut core = Connection::new(config, Instant::now());
     let hello = core.poll_transmit().unwrap();

@@ -543,6 +543,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
             local: EndpointInfo::of::<L>(),
             peer: EndpointInfo::of::<P>(),
             limits: self.limits,
+            any_peer: false,
         };
         let driver = Driver::new(Box::new(transport), config, credentials).map_err(Error::Io)?;
         driver.handshake()?;

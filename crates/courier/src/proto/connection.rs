@@ -8,6 +8,9 @@ use tracing::{debug, trace, warn};
 
 use super::frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
 use super::hello::{Hello, ParsedHello, PoolOffer, Refusal};
+use super::introspect::{
+    INTROSPECT_MAGIC, INTROSPECT_NAME, INTROSPECT_REQUEST, INTROSPECT_RESPONSE, Introspection,
+};
 use super::pool::{
     CONTROL_MAGIC, CONTROL_SEGMENT_DROP, CONTROL_SEGMENT_RELEASE, FLAG_SHM, FLAG_SHM_NEW_SEGMENT,
     PoolStats, RecvPool, SHM_DESCRIPTOR_LEN, SendLimits, SendPool, ShmDescriptor,
@@ -79,7 +82,7 @@ const KEPT_INPUT_CAPACITY: usize = 1 << 20;
 ///
 /// let now = Instant::now();
 /// let info = EndpointInfo::of::<NoMessages>();
-/// let config = |side| Config { side, local: info, peer: info, limits: Limits::default() };
+/// let config = |side| Config::new(side, info, info, Limits::default());
 /// let mut client = Connection::new(config(Side::Client), now);
 /// let mut server = Connection::new(config(Side::Server), now);
 ///
@@ -95,6 +98,8 @@ pub struct Connection {
     side: Side,
     local: EndpointInfo,
     peer: EndpointInfo,
+    /// A client that adopts the server's endpoints ([`Config::any_peer`]).
+    any_peer: bool,
     limits: Limits,
     state: State,
     handshake_deadline: Option<Instant>,
@@ -137,6 +142,8 @@ enum State {
 
 #[derive(Debug, Clone, Copy)]
 struct Pending {
+    /// The magic of the request: the peer's, or [`INTROSPECT_MAGIC`].
+    magic: u32,
     message_id: u32,
     deadline: Option<Instant>,
 }
@@ -189,11 +196,13 @@ impl Connection {
             local,
             peer,
             limits,
+            any_peer,
         } = config;
         let mut connection = Connection {
             side,
             local,
             peer,
+            any_peer: any_peer && side == Side::Client,
             handshake_deadline: now.checked_add(limits.handshake_timeout),
             rate: TokenBucket::new(limits.max_messages_per_second, now),
             limits,
@@ -233,14 +242,24 @@ impl Connection {
         self.side
     }
 
-    /// The endpoint this side handles.
+    /// The endpoint this side handles. On an any-peer client
+    /// ([`Config::any_peer`]), once the handshake completed, the endpoint
+    /// the server expects its clients to handle (name and magic from its
+    /// hello).
     pub fn local(&self) -> &EndpointInfo {
         &self.local
     }
 
-    /// The endpoint the peer handles.
+    /// The endpoint the peer handles. On an any-peer client, once the
+    /// handshake completed, the server's endpoint (name and magic from its
+    /// hello): send requests to its magic.
     pub fn peer(&self) -> &EndpointInfo {
         &self.peer
+    }
+
+    /// Whether this is an any-peer client ([`Config::any_peer`]).
+    pub fn is_any_peer(&self) -> bool {
+        self.any_peer
     }
 
     /// The limits this side enforces.
@@ -294,7 +313,7 @@ impl Connection {
     /// use courier::{Limits, NoMessages};
     ///
     /// let info = EndpointInfo::of::<NoMessages>();
-    /// let config = Config { side: Side::Client, local: info, peer: info, limits: Limits::default() };
+    /// let config = Config::new(Side::Client, info, info, Limits::default());
     /// let stats = Connection::new(config, Instant::now()).pool_stats();
     /// assert!(!stats.active); // not before both hellos offered it
     /// assert_eq!(stats.bytes_mapped, 0);
@@ -449,23 +468,7 @@ impl Connection {
     ) -> Result<RequestId, Error> {
         self.check_can_send(magic)?;
         self.check_outgoing_size(body.len(), fds.len())?;
-        if self.pending.len() >= self.limits.max_in_flight_per_client {
-            return Err(LimitError::new(
-                Limit::InFlight,
-                LimitSide::Sending,
-                self.pending.len() as u64,
-                self.limits.max_in_flight_per_client as u64,
-            )
-            .into());
-        }
-        let request_id = self.allocate_request_id();
-        self.pending.insert(
-            request_id,
-            Pending {
-                message_id: id,
-                deadline,
-            },
-        );
+        let request_id = self.add_pending(magic, id, deadline)?;
         trace!(
             request = %request_id,
             bytes = body.len(),
@@ -475,6 +478,67 @@ impl Connection {
             self.peer.describe(id)
         );
         self.queue_frame(magic, id, request_id.get(), 0, body, fds);
+        Ok(request_id)
+    }
+
+    /// Queues the reserved introspection request ([`INTROSPECT_MAGIC`],
+    /// message [`INTROSPECT_REQUEST`], empty body) and returns its request
+    /// id. The peer's core answers it by itself: the response arrives as
+    /// [`Event::Response`], whose body [`Introspection::decode`] reads (or,
+    /// once `deadline` passes, [`Event::CallTimedOut`]).
+    ///
+    /// # Errors
+    ///
+    /// Before anything is queued: [`Error::LimitExceeded`] when too many
+    /// requests wait, [`Error::Disconnected`] when closed,
+    /// [`Error::Protocol`] before the handshake completed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Event, Introspection, Side};
+    /// use courier::{Limits, NoMessages};
+    ///
+    /// let now = Instant::now();
+    /// let info = EndpointInfo::of::<NoMessages>();
+    /// let mut client = Connection::new(Config::new(Side::Client, info, info, Limits::default()), now);
+    /// let mut server = Connection::new(Config::new(Side::Server, info, info, Limits::default()), now);
+    /// let mut pump = |from: &mut Connection, to: &mut Connection| {
+    ///     while let Some(t) = from.poll_transmit() {
+    ///         to.handle_input(now, &t.bytes, t.fds);
+    ///     }
+    /// };
+    /// pump(&mut client, &mut server);
+    /// pump(&mut server, &mut client);
+    ///
+    /// let request = client.send_introspect(None).unwrap();
+    /// pump(&mut client, &mut server);
+    /// pump(&mut server, &mut client);
+    /// assert!(matches!(server.poll_event(), Some(Event::HandshakeComplete)));
+    /// assert!(server.poll_event().is_none(), "answered by the core");
+    /// assert!(matches!(client.poll_event(), Some(Event::HandshakeComplete)));
+    /// match client.poll_event() {
+    ///     Some(Event::Response { request_id, result: Ok((body, _)) }) => {
+    ///         assert_eq!(request_id, request);
+    ///         let answer = Introspection::decode(&body).unwrap();
+    ///         assert_eq!(answer.endpoints[0].name, "NoMessages");
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn send_introspect(&mut self, deadline: Option<Instant>) -> Result<RequestId, Error> {
+        self.check_open()?;
+        let request_id = self.add_pending(INTROSPECT_MAGIC, INTROSPECT_REQUEST, deadline)?;
+        trace!(request = %request_id, "send {INTROSPECT_NAME}");
+        self.queue_frame(
+            INTROSPECT_MAGIC,
+            INTROSPECT_REQUEST,
+            request_id.get(),
+            0,
+            Vec::new(),
+            Vec::new(),
+        );
         Ok(request_id)
     }
 
@@ -565,13 +629,7 @@ impl Connection {
                 ProtocolError::new(ProtocolErrorKind::NoSuchRequest(request_id.get())).into(),
             );
         };
-        let room = (self.max_send_bytes() as usize)
-            .saturating_sub(4)
-            .min(MAX_ERROR_MESSAGE);
-        let message = cut_at_char_boundary(message, room);
-        let mut body = Vec::with_capacity(4 + message.len());
-        body.extend_from_slice(&(message.len() as u32).to_le_bytes());
-        body.extend_from_slice(message.as_bytes());
+        let (message, body) = self.error_body(message);
         let id = request_message_id.wrapping_add(1);
         trace!(request = %request_id, "send error {}::{}: {message}", self.local.name, self.local.describe(id));
         self.queue_frame(
@@ -668,6 +726,7 @@ impl Connection {
             } else {
                 self.pool_offer
             },
+            any_peer: self.any_peer,
         }
     }
 
@@ -707,7 +766,21 @@ impl Connection {
             self.fail_handshake(refused);
             return;
         }
-        if hello.local_magic != self.peer.magic || hello.peer_magic != self.local.magic {
+        if hello.any_peer && self.side == Side::Client {
+            // Only a client may speak "whatever you serve".
+            let flags = super::HELLO_FLAG_ANY_PEER;
+            self.fail_handshake(HandshakeError::new(HandshakeErrorKind::Flags(flags)));
+            return;
+        }
+        if self.any_peer {
+            self.local = learned_endpoint(&hello.peer_name, hello.peer_magic);
+            self.peer = learned_endpoint(&hello.local_name, hello.local_magic);
+        } else if hello.any_peer {
+            debug!(
+                "a client that speaks any endpoint connected: it is taken to handle `{}` and to call `{}`",
+                self.peer.name, self.local.name
+            );
+        } else if hello.local_magic != self.peer.magic || hello.peer_magic != self.local.magic {
             let name = |name: &str, magic| EndpointName {
                 name: name.to_owned(),
                 magic,
@@ -786,18 +859,157 @@ impl Connection {
     }
 
     fn check_can_send(&self, magic: u32) -> Result<(), Error> {
+        self.check_open()?;
+        if magic != self.peer.magic {
+            return Err(ProtocolError::new(ProtocolErrorKind::WrongEndpoint {
+                expected: self.peer.magic,
+                found: magic,
+            })
+            .into());
+        }
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
         match self.state {
             State::Closed => Err(Error::Disconnected),
             State::Handshaking => Err(ProtocolError::new(ProtocolErrorKind::NotReady).into()),
-            State::Open if magic != self.peer.magic => {
-                Err(ProtocolError::new(ProtocolErrorKind::WrongEndpoint {
-                    expected: self.peer.magic,
-                    found: magic,
-                })
-                .into())
-            }
             State::Open => Ok(()),
         }
+    }
+
+    /// Records a request about to be sent, within the in-flight limit.
+    fn add_pending(
+        &mut self,
+        magic: u32,
+        message_id: u32,
+        deadline: Option<Instant>,
+    ) -> Result<RequestId, Error> {
+        if self.pending.len() >= self.limits.max_in_flight_per_client {
+            return Err(LimitError::new(
+                Limit::InFlight,
+                LimitSide::Sending,
+                self.pending.len() as u64,
+                self.limits.max_in_flight_per_client as u64,
+            )
+            .into());
+        }
+        let request_id = self.allocate_request_id();
+        self.pending.insert(
+            request_id,
+            Pending {
+                magic,
+                message_id,
+                deadline,
+            },
+        );
+        Ok(request_id)
+    }
+
+    /// The body of an error response: one `String`, cut to 64 KiB or to
+    /// what the message limit allows; and the message as cut.
+    fn error_body<'m>(&self, message: &'m str) -> (&'m str, Vec<u8>) {
+        let room = (self.max_send_bytes() as usize)
+            .saturating_sub(4)
+            .min(MAX_ERROR_MESSAGE);
+        let message = cut_at_char_boundary(message, room);
+        let mut body = Vec::with_capacity(4 + message.len());
+        body.extend_from_slice(&(message.len() as u32).to_le_bytes());
+        body.extend_from_slice(message.as_bytes());
+        (message, body)
+    }
+
+    /// Counts a received request or one-way message against the rate limit.
+    fn take_rate(&mut self, now: Instant) -> Result<(), CloseReason> {
+        if self.rate.take(now) {
+            return Ok(());
+        }
+        let rate = u64::from(self.limits.max_messages_per_second);
+        Err(LimitError::new(Limit::MessageRate, LimitSide::Receiving, rate + 1, rate).into())
+    }
+
+    /// Fails when the peer reuses the id of a request still unanswered.
+    fn check_fresh_request_id(&self, request_id: RequestId) -> Result<(), CloseReason> {
+        if self.incoming.contains_key(&request_id) {
+            return Err(ProtocolError::new(ProtocolErrorKind::DuplicateRequestId(
+                request_id.get(),
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Answers the reserved introspection request by itself: no event
+    /// reaches the application. Anything but an empty request with message
+    /// id 1 under [`INTROSPECT_MAGIC`] is a protocol error.
+    fn answer_introspection(
+        &mut self,
+        now: Instant,
+        header: FrameHeader,
+        body: Vec<u8>,
+        fds: Vec<OwnedFd>,
+    ) -> Result<(), CloseReason> {
+        let malformed = |reason: String| -> CloseReason {
+            ProtocolError::new(ProtocolErrorKind::MalformedMessage {
+                endpoint: INTROSPECT_NAME,
+                message_id: header.message_id,
+                reason,
+            })
+            .into()
+        };
+        if header.message_id != INTROSPECT_REQUEST {
+            return Err(malformed(format!(
+                "message id {} is not the introspection request ({INTROSPECT_REQUEST})",
+                header.message_id
+            )));
+        }
+        let Some(request_id) = RequestId::new(header.request_id) else {
+            return Err(malformed(
+                "it came as a one-way message; the introspection request needs a request id"
+                    .to_owned(),
+            ));
+        };
+        if !body.is_empty() || !fds.is_empty() {
+            return Err(malformed(format!(
+                "it carries {} bytes and {} fds; the introspection request has an empty body",
+                body.len(),
+                fds.len()
+            )));
+        }
+        self.take_rate(now)?;
+        self.check_fresh_request_id(request_id)?;
+        let answer = Introspection::of(&self.local, &self.peer);
+        let max = self.max_send_bytes();
+        match answer.encode_body() {
+            Ok(body) if body.len() as u64 <= u64::from(max) => {
+                trace!(request = %request_id, bytes = body.len(), "answering {INTROSPECT_NAME}");
+                self.queue_frame(
+                    INTROSPECT_MAGIC,
+                    INTROSPECT_RESPONSE,
+                    request_id.get(),
+                    FLAG_RESPONSE,
+                    body,
+                    Vec::new(),
+                );
+            }
+            encoded => {
+                let size = encoded.map_or_else(|e| e.to_string(), |b| format!("{} bytes", b.len()));
+                let message = format!(
+                    "the introspection answer ({size}) does not fit this connection's largest message of {max} bytes; raise Limits::max_message_bytes on both sides"
+                );
+                warn!("{message}");
+                let (_, body) = self.error_body(&message);
+                self.queue_frame(
+                    INTROSPECT_MAGIC,
+                    INTROSPECT_RESPONSE,
+                    request_id.get(),
+                    FLAG_RESPONSE | FLAG_ERROR,
+                    body,
+                    Vec::new(),
+                );
+            }
+        }
+        Ok(())
     }
 
     fn check_outgoing_size(&self, body_len: usize, fd_count: usize) -> Result<(), Error> {
@@ -1132,6 +1344,9 @@ impl Connection {
                 .ok_or_else(|| ProtocolError::new(ProtocolErrorKind::ResponseWithoutRequest))?;
             return self.route_response(request_id, header, body, fds);
         }
+        if header.magic == INTROSPECT_MAGIC && self.local.magic != INTROSPECT_MAGIC {
+            return self.answer_introspection(now, header, body, fds);
+        }
         if header.magic != self.local.magic {
             return Err(ProtocolError::new(ProtocolErrorKind::WrongMagic {
                 expected: self.local.magic,
@@ -1139,19 +1354,9 @@ impl Connection {
             })
             .into());
         }
-        if !self.rate.take(now) {
-            let rate = u64::from(self.limits.max_messages_per_second);
-            return Err(
-                LimitError::new(Limit::MessageRate, LimitSide::Receiving, rate + 1, rate).into(),
-            );
-        }
+        self.take_rate(now)?;
         if let Some(request_id) = request_id {
-            if self.incoming.contains_key(&request_id) {
-                return Err(ProtocolError::new(ProtocolErrorKind::DuplicateRequestId(
-                    request_id.get(),
-                ))
-                .into());
-            }
+            self.check_fresh_request_id(request_id)?;
             let max = self.limits.max_in_flight_per_client;
             if self.incoming.len() >= max {
                 return Err(LimitError::new(
@@ -1200,7 +1405,7 @@ impl Connection {
             .into());
         };
         let expected_id = pending.message_id.wrapping_add(1);
-        if header.magic != self.peer.magic || header.message_id != expected_id {
+        if header.magic != pending.magic || header.message_id != expected_id {
             return Err(ProtocolError::new(ProtocolErrorKind::ResponseMismatch {
                 request_id: request_id.get(),
                 expected_id,
@@ -1221,10 +1426,12 @@ impl Connection {
                 ProtocolError::new(ProtocolErrorKind::MalformedErrorResponse(why))
             })?;
             trace!(request = %request_id, "recv error for {}::{}: {message}", self.peer.name, self.peer.describe(pending.message_id));
-            Err(RemoteError::new(
-                message,
-                (self.peer.message_name)(pending.message_id),
-            ))
+            let request = if pending.magic == INTROSPECT_MAGIC {
+                Some(INTROSPECT_NAME)
+            } else {
+                (self.peer.message_name)(pending.message_id)
+            };
+            Err(RemoteError::new(message, request))
         } else {
             trace!(
                 request = %request_id,
@@ -1290,4 +1497,43 @@ fn cut_at_char_boundary(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+/// Most bytes of endpoint names an any-peer client keeps for the life of
+/// the process (see [`learned_endpoint`]).
+const MAX_LEARNED_NAME_BYTES: usize = 64 << 10;
+/// Longest endpoint name kept; longer ones are not names anyone wrote.
+const MAX_LEARNED_NAME_LEN: usize = 256;
+/// What an unkept learned name is shown as.
+const UNKEPT_NAME: &str = "(endpoint name not kept)";
+
+/// The endpoint an any-peer client learned from the server's hello.
+///
+/// [`EndpointInfo`] holds `&'static str` names (generated code's
+/// constants), so learned names are interned: each distinct name is leaked
+/// once and reused by every later connection. A hostile server could only
+/// make that table grow to [`MAX_LEARNED_NAME_BYTES`]; past it, or for a
+/// name longer than [`MAX_LEARNED_NAME_LEN`], the name is shown as
+/// [`UNKEPT_NAME`] (the magic, which is what the protocol uses, is kept).
+fn learned_endpoint(name: &str, magic: u32) -> EndpointInfo {
+    EndpointInfo::named(intern(name), magic)
+}
+
+pub(super) fn intern(name: &str) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::{Mutex, PoisonError};
+
+    static NAMES: Mutex<(BTreeSet<&'static str>, usize)> = Mutex::new((BTreeSet::new(), 0));
+    let mut guard = NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+    let (names, bytes) = &mut *guard;
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    if name.len() > MAX_LEARNED_NAME_LEN || *bytes + name.len() > MAX_LEARNED_NAME_BYTES {
+        return UNKEPT_NAME;
+    }
+    let kept: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(kept);
+    *bytes += name.len();
+    kept
 }

@@ -15,8 +15,14 @@ pub const HELLO_FLAG_REFUSED: u16 = 1 << 0;
 /// (u32 segments, u64 bytes) follow the names (and the refusal, if any).
 /// The pool is used only when both hellos carry it.
 pub const HELLO_FLAG_SHM_POOL: u16 = 1 << 1;
+/// Hello flag, in a client's hello only: this client speaks whatever the
+/// server serves. The server skips the endpoint comparison for it; the
+/// client adopts the server's endpoints from the server's hello. The
+/// client's own magics and names carry no meaning (courier sends 0 and
+/// `*`). A server's hello with this flag is refused as unknown flags.
+pub const HELLO_FLAG_ANY_PEER: u16 = 1 << 2;
 /// Every hello flag this protocol version defines.
-const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED | HELLO_FLAG_SHM_POOL;
+const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED | HELLO_FLAG_SHM_POOL | HELLO_FLAG_ANY_PEER;
 /// Bytes of the pool's limits after the names.
 const POOL_LIMITS_LEN: usize = 12;
 /// Refusal reason: the service already serves as many clients as it allows.
@@ -69,7 +75,7 @@ impl Refusal {
 /// |---|---|---|
 /// | 0 | 4 | `b"CRIR"` |
 /// | 4 | 2 | protocol version (1) |
-/// | 6 | 2 | flags (0) |
+/// | 6 | 2 | flags ([`HELLO_FLAG_REFUSED`], [`HELLO_FLAG_SHM_POOL`], [`HELLO_FLAG_ANY_PEER`]) |
 /// | 8 | 4 | magic of the endpoint this side handles (local) |
 /// | 12 | 4 | magic of the endpoint it expects the other side to handle (peer) |
 /// | 16 | 4 | largest message body this side accepts, in bytes |
@@ -83,6 +89,9 @@ impl Refusal {
 /// With flag [`HELLO_FLAG_SHM_POOL`] (bit 1, this side offers the
 /// shared-memory pool), the pool's limits follow last: u32 most segments and
 /// u64 most bytes this side maps from the peer.
+///
+/// Flag [`HELLO_FLAG_ANY_PEER`] (bit 2, a client that speaks whatever the
+/// server serves) adds no bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hello {
     pub(crate) local_magic: u32,
@@ -97,6 +106,8 @@ pub(crate) struct Hello {
     /// The pool this side offers (or the peer offered): the most segments
     /// and bytes it maps from the other side.
     pub(crate) shm_pool: Option<PoolOffer>,
+    /// Flag ANY_PEER: a client that adopts the server's endpoints.
+    pub(crate) any_peer: bool,
 }
 
 /// What a side that offers the shared-memory pool accepts from the peer.
@@ -129,6 +140,9 @@ impl Hello {
         }
         if self.shm_pool.is_some() {
             flags |= HELLO_FLAG_SHM_POOL;
+        }
+        if self.any_peer {
+            flags |= HELLO_FLAG_ANY_PEER;
         }
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&self.local_magic.to_le_bytes());
@@ -250,6 +264,7 @@ impl Hello {
                 refusal: None,
                 refused,
                 shm_pool,
+                any_peer: flags & HELLO_FLAG_ANY_PEER != 0,
             },
             at,
         ))
@@ -270,7 +285,35 @@ mod tests {
             refusal: None,
             refused: None,
             shm_pool: None,
+            any_peer: false,
         }
+    }
+
+    #[test]
+    fn the_any_peer_flag_is_bit_2_and_adds_no_bytes() {
+        let plain = sample().to_bytes();
+        let any = Hello {
+            any_peer: true,
+            ..sample()
+        };
+        let bytes = any.to_bytes();
+        assert_eq!(bytes.len(), plain.len());
+        assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), 4);
+        match Hello::parse(&bytes) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(len, bytes.len());
+                assert_eq!(hello, any);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn undefined_flags_still_fail() {
+        let mut bytes = sample().to_bytes();
+        bytes[6] = 8;
+        let err = Hello::parse(&bytes).unwrap_err();
+        assert_eq!(err.kind(), &HandshakeErrorKind::Flags(8));
     }
 
     #[test]

@@ -19,11 +19,18 @@
 //! module's docs and [`PoolStats`]): the core owns the pool's mappings, but
 //! still does no I/O.
 //!
+//! The core also answers the reserved introspection request by itself
+//! ([`INTROSPECT_MAGIC`], [`Introspection`]), on both sides, so that a tool
+//! can ask any service what it serves; such a tool connects with
+//! [`Config::any_peer`](Config::any_peer()) and adopts the endpoints the
+//! server's hello names.
+//!
 //! The bytes on the wire are specified in `docs/wire-format.md`.
 
 mod connection;
 mod frame;
 mod hello;
+mod introspect;
 mod pool;
 
 use std::fmt;
@@ -33,7 +40,13 @@ use std::time::Instant;
 
 pub use connection::{COALESCE_BYTES, Connection};
 pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
-pub use hello::{HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION, Refusal};
+pub use hello::{
+    HELLO_FLAG_ANY_PEER, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION,
+    Refusal,
+};
+pub use introspect::{
+    INTROSPECT_MAGIC, INTROSPECT_REQUEST, INTROSPECT_RESPONSE, IntrospectedEndpoint, Introspection,
+};
 pub use pool::{
     CONTROL_MAGIC, CONTROL_SEGMENT_DROP, CONTROL_SEGMENT_RELEASE, FLAG_SHM, FLAG_SHM_NEW_SEGMENT,
     PoolStats, SHM_DESCRIPTOR_LEN, ShmDescriptor,
@@ -52,7 +65,8 @@ pub enum Side {
     Server,
 }
 
-/// What the core knows of an endpoint: enough to frame, check and log.
+/// What the core knows of an endpoint: enough to frame, check, log and
+/// answer the introspection request.
 ///
 /// # Example
 ///
@@ -61,6 +75,10 @@ pub enum Side {
 ///
 /// let info = EndpointInfo::of::<courier::NoMessages>();
 /// assert_eq!(info.name, "NoMessages");
+/// assert_eq!(info.definition, "");
+///
+/// let named = EndpointInfo::named("LookupServer", 3613307456);
+/// assert_eq!((named.message_name)(1), None);
 /// ```
 #[derive(Debug, Clone, Copy)]
 pub struct EndpointInfo {
@@ -70,6 +88,9 @@ pub struct EndpointInfo {
     pub magic: u32,
     /// [`Endpoint::message_name`], for logs.
     pub message_name: fn(u32) -> Option<&'static str>,
+    /// [`Endpoint::DEFINITION`]: the `.ipc` text sent to introspecting
+    /// tools; empty when unknown.
+    pub definition: &'static str,
 }
 
 impl EndpointInfo {
@@ -79,6 +100,18 @@ impl EndpointInfo {
             name: E::NAME,
             magic: E::MAGIC,
             message_name: E::message_name,
+            definition: E::DEFINITION,
+        }
+    }
+
+    /// An endpoint known only by its name and magic: no message names, no
+    /// definition.
+    pub const fn named(name: &'static str, magic: u32) -> EndpointInfo {
+        EndpointInfo {
+            name,
+            magic,
+            message_name: no_message_names,
+            definition: "",
         }
     }
 
@@ -89,6 +122,11 @@ impl EndpointInfo {
             id,
         }
     }
+}
+
+/// The message names of an endpoint known only by name: none.
+fn no_message_names(_id: u32) -> Option<&'static str> {
+    None
 }
 
 /// A message name for logs: `CreateWindow` or `message 17`.
@@ -119,7 +157,96 @@ pub struct Config {
     pub peer: EndpointInfo,
     /// The limits this side enforces (and announces, for message size).
     pub limits: Limits,
+    /// On a client: speak whatever the server serves. The hello carries
+    /// [`HELLO_FLAG_ANY_PEER`], the server accepts it whatever its
+    /// endpoints, and on the server's hello this side takes the server's
+    /// peer endpoint as its local one and the server's local endpoint as
+    /// its peer (names and magics only: [`EndpointInfo::message_name`]
+    /// knows no names and the definition is empty; ask for it with
+    /// [`Connection::send_introspect`]). `local` and `peer` are then only
+    /// what [`Connection::local`] and [`Connection::peer`] say until the
+    /// handshake completes. Ignored on a server.
+    pub any_peer: bool,
 }
+
+impl Config {
+    /// A configuration for endpoints `local` and `peer`, not any-peer.
+    ///
+    /// ```
+    /// use courier::proto::{Config, EndpointInfo, Side};
+    /// use courier::{Limits, NoMessages};
+    ///
+    /// let info = EndpointInfo::of::<NoMessages>();
+    /// let config = Config::new(Side::Server, info, info, Limits::default());
+    /// assert!(!config.any_peer);
+    /// ```
+    pub fn new(side: Side, local: EndpointInfo, peer: EndpointInfo, limits: Limits) -> Config {
+        Config {
+            side,
+            local,
+            peer,
+            limits,
+            any_peer: false,
+        }
+    }
+
+    /// A client that speaks whatever the server serves (see
+    /// [`Config::any_peer`](Config#structfield.any_peer)): what a generic
+    /// tool uses to introspect a service and call it by magic and id.
+    ///
+    /// Before the handshake its endpoints are both [`ANY_PEER_NAME`] with
+    /// magic 0; after it, the server's.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Event, Side};
+    /// use courier::{Endpoint, Limits, NoMessages};
+    ///
+    /// # struct LookupServer;
+    /// # impl Endpoint for LookupServer {
+    /// #     const NAME: &'static str = "LookupServer";
+    /// #     const MAGIC: u32 = 3613307456;
+    /// #     type Message = std::convert::Infallible;
+    /// #     fn decode_message(id: u32, _: &mut courier::Decoder<'_>) -> Result<Self::Message, courier::DecodeError> {
+    /// #         Err(courier::codec::DecodeErrorKind::UnknownMessage { endpoint: "LookupServer", id }.into())
+    /// #     }
+    /// #     fn message_name(_: u32) -> Option<&'static str> { None }
+    /// # }
+    /// let now = Instant::now();
+    /// let mut tool = Connection::new(Config::any_peer(Limits::default()), now);
+    /// let served = Config::new(
+    ///     Side::Server,
+    ///     EndpointInfo::of::<LookupServer>(),
+    ///     EndpointInfo::of::<NoMessages>(),
+    ///     Limits::default(),
+    /// );
+    /// let mut server = Connection::new(served, now);
+    ///
+    /// let hello = tool.poll_transmit().unwrap();
+    /// server.handle_input(now, &hello.bytes, hello.fds);
+    /// assert!(matches!(server.poll_event(), Some(Event::HandshakeComplete)));
+    /// let hello = server.poll_transmit().unwrap();
+    /// tool.handle_input(now, &hello.bytes, hello.fds);
+    /// assert!(matches!(tool.poll_event(), Some(Event::HandshakeComplete)));
+    /// assert_eq!((tool.peer().name, tool.peer().magic), ("LookupServer", 3613307456));
+    /// assert_eq!((tool.local().name, tool.local().magic), ("NoMessages", 0));
+    /// ```
+    pub fn any_peer(limits: Limits) -> Config {
+        let any = EndpointInfo::named(ANY_PEER_NAME, 0);
+        Config {
+            side: Side::Client,
+            local: any,
+            peer: any,
+            limits,
+            any_peer: true,
+        }
+    }
+}
+
+/// The endpoint name an any-peer client puts in its hello (for both of its
+/// endpoints, with magic 0): not an identifier, so no `.ipc` file declares
+/// it.
+pub const ANY_PEER_NAME: &str = "*";
 
 /// The id that matches a response to its request: never 0, unique among the
 /// requests of one connection still waiting.
@@ -277,3 +404,6 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
         (None, b) => b,
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -529,6 +529,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
             local: EndpointInfo::of::<L>(),
             peer: EndpointInfo::of::<P>(),
             limits: self.limits,
+            any_peer: false,
         };
         let (shared, ended) = Shared::new(config, credentials);
         // Created first: if this future is dropped during the handshake, the

@@ -447,6 +447,7 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
             local: EndpointInfo::of::<L>(),
             peer: EndpointInfo::of::<P>(),
             limits: inner.limits.clone(),
+            any_peer: false,
         };
         let live_count = lock(&inner.live).len();
         if live_count >= inner.limits.max_clients {
@@ -820,6 +821,7 @@ where
         local: EndpointInfo::of::<L>(),
         peer: EndpointInfo::of::<P>(),
         limits,
+        any_peer: false,
     };
     let (shared, ended) = Shared::new(config, credentials);
     let end = EndGuard::new(Arc::clone(&shared), ended);

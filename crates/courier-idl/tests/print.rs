@@ -1,0 +1,326 @@
+//! The printer round-trips: `parse(print(parse(x)))` is `parse(x)`, spans
+//! aside, for the SerenityOS corpus, the examples' interfaces and generated
+//! syntax trees; the printed text checks clean and keeps every magic.
+
+use std::path::{Path, PathBuf};
+
+use courier_idl::ast::{
+    Attribute, Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Param, Span, Type,
+    TypeArg,
+};
+use courier_idl::{SourceFile, check, parse, print};
+use proptest::prelude::*;
+
+// ----- comparing trees without their spans -----
+
+fn ident(ident: &Ident) -> Ident {
+    Ident {
+        name: ident.name.clone(),
+        span: Span::default(),
+    }
+}
+
+fn ty(ty: &Type) -> Type {
+    Type {
+        leading_colons: ty.leading_colons,
+        segments: ty.segments.iter().map(ident).collect(),
+        args: ty
+            .args
+            .iter()
+            .map(|arg| match arg {
+                TypeArg::Type(inner) => TypeArg::Type(self::ty(inner)),
+                TypeArg::Const(value, _) => TypeArg::Const(*value, Span::default()),
+            })
+            .collect(),
+        span: Span::default(),
+    }
+}
+
+fn param(param: &Param) -> Param {
+    Param {
+        attrs: param
+            .attrs
+            .iter()
+            .map(|attr| Attribute {
+                name: ident(&attr.name),
+                value: attr.value.as_ref().map(ident),
+                span: Span::default(),
+            })
+            .collect(),
+        ty: param.ty.as_ref().map(ty),
+        name: ident(&param.name),
+        span: Span::default(),
+    }
+}
+
+fn message(message: &Message) -> Message {
+    Message {
+        docs: message.docs.clone(),
+        name: ident(&message.name),
+        params: message.params.iter().map(param).collect(),
+        kind: match &message.kind {
+            MessageKind::OneWay => MessageKind::OneWay,
+            MessageKind::Request { results } => MessageKind::Request {
+                results: results.iter().map(param).collect(),
+            },
+        },
+        span: Span::default(),
+    }
+}
+
+/// `file` with every span set to the default.
+fn without_spans(file: &IpcFile) -> IpcFile {
+    IpcFile {
+        directives: file
+            .directives
+            .iter()
+            .map(|d| Directive {
+                text: d.text.clone(),
+                span: Span::default(),
+            })
+            .collect(),
+        endpoints: file
+            .endpoints
+            .iter()
+            .map(|e| Endpoint {
+                docs: e.docs.clone(),
+                name: ident(&e.name),
+                messages: e.messages.iter().map(message).collect(),
+                span: Span::default(),
+            })
+            .collect(),
+    }
+}
+
+/// Prints `file`, parses the text again and checks that nothing changed
+/// (spans aside), that the text has no diagnostics, and that printing
+/// again gives the same text.
+fn assert_round_trip(name: &str, file: &IpcFile) -> Result<String, TestCaseError> {
+    let printed = print(file);
+    let (again, diagnostics) = parse(&printed);
+    prop_assert!(
+        diagnostics.is_empty(),
+        "{name}: the printed text has diagnostics {diagnostics:?}:\n{printed}"
+    );
+    prop_assert_eq!(
+        without_spans(&again),
+        without_spans(file),
+        "{}: the printed text parses differently:\n{}",
+        name,
+        printed
+    );
+    let magics = |f: &IpcFile| f.endpoints.iter().map(Endpoint::magic).collect::<Vec<_>>();
+    prop_assert_eq!(magics(&again), magics(file));
+    prop_assert_eq!(
+        print(&again),
+        printed.clone(),
+        "{}: not a fixed point",
+        name
+    );
+    Ok(printed)
+}
+
+// ----- real files -----
+
+/// `<workspace root>/../shared/corpus/serenity-ipc`, or the same under
+/// `COURIER_SHARED_DIR`; `None` (with a notice) when it is absent.
+fn corpus_dir() -> Option<PathBuf> {
+    let shared = match std::env::var_os("COURIER_SHARED_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let corpus = shared.join("corpus/serenity-ipc");
+    if corpus.is_dir() {
+        Some(corpus)
+    } else {
+        eprintln!("skipping: no SerenityOS corpus at {}", corpus.display());
+        None
+    }
+}
+
+fn ipc_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|entry| entry.expect("directory entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            ipc_files(&path, found);
+        } else if path.extension().is_some_and(|ext| ext == "ipc") {
+            found.push(path);
+        }
+    }
+}
+
+/// Round-trips every `.ipc` file under `dir`, each of which must parse
+/// clean; returns how many there were.
+fn round_trip_dir(dir: &Path) -> usize {
+    let mut paths = Vec::new();
+    ipc_files(dir, &mut paths);
+    for path in &paths {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {name}: {e}"));
+        let (file, diagnostics) = parse(&text);
+        assert!(diagnostics.is_empty(), "{name}: {diagnostics:?}");
+        let printed = assert_round_trip(&name, &file).unwrap_or_else(|e| panic!("{e}"));
+        // The printed text passes the semantic checks as the original does.
+        let checked = check(&[SourceFile::new(&name, printed)]);
+        assert_eq!(checked.render_diagnostics(), "", "{name}");
+    }
+    paths.len()
+}
+
+#[test]
+fn every_corpus_file_round_trips() {
+    let Some(dir) = corpus_dir() else { return };
+    assert_eq!(round_trip_dir(&dir), 36, "the corpus has 36 files");
+}
+
+#[test]
+fn every_example_interface_round_trips() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ipc");
+    assert!(round_trip_dir(&examples) >= 6);
+}
+
+#[test]
+fn the_window_server_prints_in_canonical_form() {
+    let source = "// What the window server serves.\nendpoint WindowServer {\n    \
+                  // Request-response.\n    CreateWindow(Gfx::IntRect rect,String title)=>(i32 window_id) \
+                  InvalidateRect(i32 window_id, Gfx::IntRect rect) =|\n    SetWindowBitmap(i32 window_id, [Bitmap] bitmap) => ()\n}\n\
+                  endpoint WindowClient { Paint(i32 window_id) =| }";
+    let (file, diagnostics) = parse(source);
+    assert!(diagnostics.is_empty());
+    assert_eq!(
+        print(&file),
+        "\
+// What the window server serves.
+endpoint WindowServer
+{
+    // Request-response.
+    CreateWindow(Gfx::IntRect rect, String title) => (i32 window_id)
+    InvalidateRect(i32 window_id, Gfx::IntRect rect) =|
+    SetWindowBitmap(i32 window_id, [Bitmap] bitmap) => ()
+}
+
+endpoint WindowClient
+{
+    Paint(i32 window_id) =|
+}
+"
+    );
+}
+
+// ----- generated trees -----
+
+/// Names the parser reads as one identifier and nothing else (no keyword).
+fn name() -> impl Strategy<Value = String> {
+    "[A-Za-z_][A-Za-z0-9_]{0,8}".prop_filter("not the keyword", |n| n != "endpoint")
+}
+
+fn gen_ident() -> impl Strategy<Value = Ident> {
+    name().prop_map(|name| Ident {
+        name,
+        span: Span::default(),
+    })
+}
+
+/// Doc lines: printable text without line breaks.
+fn docs() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec("[ -~é→]{0,12}", 0..3)
+}
+
+fn gen_type() -> impl Strategy<Value = Type> {
+    let leaf = (any::<bool>(), prop::collection::vec(gen_ident(), 1..3)).prop_map(
+        |(leading_colons, segments)| Type {
+            leading_colons,
+            segments,
+            args: Vec::new(),
+            span: Span::default(),
+        },
+    );
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        let arg = prop_oneof![
+            inner.prop_map(TypeArg::Type),
+            any::<u64>().prop_map(|n| TypeArg::Const(n, Span::default())),
+        ];
+        (
+            any::<bool>(),
+            prop::collection::vec(gen_ident(), 1..3),
+            prop::collection::vec(arg, 1..3),
+        )
+            .prop_map(|(leading_colons, segments, args)| Type {
+                leading_colons,
+                segments,
+                args,
+                span: Span::default(),
+            })
+    })
+}
+
+fn gen_param() -> impl Strategy<Value = Param> {
+    let attr = (gen_ident(), prop::option::of(gen_ident())).prop_map(|(name, value)| Attribute {
+        name,
+        value,
+        span: Span::default(),
+    });
+    (
+        prop::collection::vec(attr, 0..3),
+        prop::option::of(gen_type()),
+        gen_ident(),
+    )
+        .prop_map(|(attrs, ty, name)| Param {
+            attrs,
+            ty,
+            name,
+            span: Span::default(),
+        })
+}
+
+fn gen_message() -> impl Strategy<Value = Message> {
+    let params = || prop::collection::vec(gen_param(), 0..4);
+    let kind = prop_oneof![
+        Just(MessageKind::OneWay),
+        params().prop_map(|results| MessageKind::Request { results }),
+    ];
+    (docs(), gen_ident(), params(), kind).prop_map(|(docs, name, params, kind)| Message {
+        docs,
+        name,
+        params,
+        kind,
+        span: Span::default(),
+    })
+}
+
+fn gen_file() -> impl Strategy<Value = IpcFile> {
+    let directive = "#[ -~]{0,16}".prop_map(|text| Directive {
+        text,
+        span: Span::default(),
+    });
+    let endpoint = (
+        docs(),
+        gen_ident(),
+        prop::collection::vec(gen_message(), 0..4),
+    )
+        .prop_map(|(docs, name, messages)| Endpoint {
+            docs,
+            name,
+            messages,
+            span: Span::default(),
+        });
+    (
+        prop::collection::vec(directive, 0..3),
+        prop::collection::vec(endpoint, 0..4),
+    )
+        .prop_map(|(directives, endpoints)| IpcFile {
+            directives,
+            endpoints,
+        })
+}
+
+proptest! {
+    #[test]
+    fn generated_trees_round_trip(file in gen_file()) {
+        assert_round_trip("generated", &file)?;
+    }
+}
