@@ -1,0 +1,104 @@
+//! The interfaces in `ipc/` declare SerenityOS's Clipboard messages: same
+//! endpoints, messages, order, kinds, parameter types and names, so the
+//! magics and ids match. Compared against the corpus in `../shared` when it
+//! is there.
+
+use std::path::{Path, PathBuf};
+
+use courier_idl::ast::{Endpoint, MessageKind, Param};
+
+fn shared_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("COURIER_SHARED_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("../shared");
+    dir.is_dir().then_some(dir)
+}
+
+fn parse(path: &Path) -> Vec<Endpoint> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let (file, diagnostics) = courier_idl::parse(&text);
+    assert!(
+        diagnostics.is_empty(),
+        "{} does not parse: {diagnostics:?}",
+        path.display()
+    );
+    file.endpoints
+}
+
+fn param(param: &Param) -> String {
+    let attrs: Vec<&str> = param.attrs.iter().map(|a| a.name.name.as_str()).collect();
+    let ty = param
+        .ty
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    format!("[{}] {ty} {}", attrs.join(","), param.name)
+}
+
+/// One line per message: its id, name, kind, parameters and results.
+fn describe(endpoint: &Endpoint) -> Vec<String> {
+    let mut id = 0;
+    endpoint
+        .messages
+        .iter()
+        .map(|message| {
+            id += 1;
+            let params: Vec<String> = message.params.iter().map(param).collect();
+            match &message.kind {
+                MessageKind::Request { results } => {
+                    let results: Vec<String> = results.iter().map(param).collect();
+                    let line = format!(
+                        "{id} {}({}) => ({})",
+                        message.name,
+                        params.join(", "),
+                        results.join(", ")
+                    );
+                    id += 1;
+                    line
+                }
+                MessageKind::OneWay => {
+                    format!("{id} {}({}) =|", message.name, params.join(", "))
+                }
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn clipboard_interfaces_match_serenityos() {
+    let Some(shared) = shared_dir() else {
+        eprintln!("skipped: ../shared (or $COURIER_SHARED_DIR) is absent");
+        return;
+    };
+    let theirs_dir = shared.join("corpus/serenity-ipc/Userland/Services/Clipboard");
+    if !theirs_dir.is_dir() {
+        eprintln!("skipped: {} is absent", theirs_dir.display());
+        return;
+    }
+    let ours_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ipc");
+    for file in ["ClipboardServer.ipc", "ClipboardClient.ipc"] {
+        let ours = parse(&ours_dir.join(file));
+        let theirs = parse(&theirs_dir.join(file));
+        assert_eq!(ours.len(), theirs.len(), "{file}: number of endpoints");
+        for (ours, theirs) in ours.iter().zip(&theirs) {
+            assert_eq!(ours.name.name, theirs.name.name, "{file}: endpoint name");
+            assert_eq!(ours.magic(), theirs.magic(), "{file}: magic");
+            assert_eq!(describe(ours), describe(theirs), "{file}: messages");
+        }
+    }
+}
+
+#[test]
+fn magics_are_serenityos_values() {
+    use courier::Endpoint as _;
+    use courier_clipboardd::clipboard_client::ClipboardClient;
+    use courier_clipboardd::clipboard_server::{ClipboardServer, ids};
+    assert_eq!(ClipboardClient::MAGIC, 4008793515);
+    assert_eq!(ClipboardServer::MAGIC, 1329211611);
+    assert_eq!(ids::GET_CLIPBOARD_DATA, 1);
+    assert_eq!(ids::GET_CLIPBOARD_DATA_RESPONSE, 2);
+    assert_eq!(ids::SET_CLIPBOARD_DATA, 3);
+}
