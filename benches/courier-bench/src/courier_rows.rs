@@ -180,6 +180,34 @@ pub fn blocking_one_way(path: &Path, n: u64, runs: usize) -> io::Result<Samples>
     Ok(samples)
 }
 
+/// `n` notifies per run with the blocking client's
+/// [`send_buffered`](BlockingConnection::send_buffered) (written 64 KiB at a
+/// time), then a drain (whose call writes what is still buffered).
+pub fn blocking_buffered_one_way(path: &Path, n: u64, runs: usize) -> io::Result<Samples> {
+    use crate::bench::Notify;
+    let client = connect_blocking(path)?;
+    let connection = client.connection();
+    let mut samples = Samples::with_capacity(runs);
+    let mut total = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        for i in 0..n {
+            connection
+                .send_buffered(&Notify {
+                    a: i as u32,
+                    b: (i >> 32) as u32,
+                    c: i,
+                })
+                .map_err(io::Error::other)?;
+        }
+        let count = client.drain().map_err(io::Error::other)?;
+        samples.push_per_unit(start.elapsed(), n);
+        total += n;
+        expect("drain", count, total)?;
+    }
+    Ok(samples)
+}
+
 /// `n` notifies per run with the async client, then a drain.
 pub fn async_one_way(path: &Path, n: u64, runs: usize) -> io::Result<Samples> {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,8 +1,8 @@
 //! `courier-bench`: courier side by side with raw Unix sockets, ipc-channel,
-//! tarpc, bincode and postcard, cross-process, in one run.
+//! tarpc, tonic, bincode and postcard, cross-process, in one run.
 //!
 //! ```text
-//! cargo run --release -p courier-bench -- [--quick|--smoke] [--json PATH]
+//! cargo run --release -p courier-bench -- [--quick|--smoke] [--json PATH] [--only SCENARIO] [--system NAME] [--pinning P]
 //! ```
 //!
 //! Every scenario but the codec runs the server in another process: this
@@ -19,6 +19,7 @@ mod process;
 mod raw;
 mod report;
 mod tarpc_rows;
+mod tonic_rows;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -158,12 +159,7 @@ struct Missing {
     why: &'static str,
 }
 
-const MISSING: &[Missing] = &[Missing {
-    scenario: "rt-small",
-    system: "tonic",
-    why: "not in this first version: tonic's generated service needs protoc or a hand-written tower \
-          Service and codec, which did not fit its time box",
-}];
+const MISSING: &[Missing] = &[];
 
 /// What the JSON file holds.
 #[derive(Debug, Serialize)]
@@ -201,6 +197,31 @@ struct Bench {
     rows: Vec<Row>,
     planned: Vec<Planned>,
     errors: Vec<String>,
+    filter: Filter,
+}
+
+/// Which rows to run (`--only`, `--system`, `--pinning`): all by default.
+#[derive(Debug, Default)]
+struct Filter {
+    /// Rows whose scenario starts with this (`rt-small`, `one-way`, `bulk`).
+    scenario: Option<String>,
+    /// Rows of this system exactly (`courier-blocking`).
+    system: Option<String>,
+    /// Rows at this pinning (`one-core`, `two-cores`, `unpinned`).
+    pinning: Option<String>,
+}
+
+impl Filter {
+    fn admits(&self, scenario: &str, system: &str, pinning: Pinning) -> bool {
+        self.scenario
+            .as_deref()
+            .is_none_or(|only| scenario.starts_with(only))
+            && self.system.as_deref().is_none_or(|only| system == only)
+            && self
+                .pinning
+                .as_deref()
+                .is_none_or(|only| pinning.name() == only)
+    }
 }
 
 impl Bench {
@@ -227,6 +248,9 @@ impl Bench {
         pinning: Pinning,
         measure: impl FnOnce(&mut Bench) -> io::Result<Row>,
     ) {
+        if !self.filter.admits(scenario, system, pinning) {
+            return;
+        }
         self.planned.push(Planned {
             scenario: scenario.to_string(),
             system: system.to_string(),
@@ -285,7 +309,7 @@ impl Bench {
         let n = self.mode.round_trips();
         let warm = n / 10;
         for pinning in self.pinnings() {
-            let rows: [(&str, &str, &str, RoundTrips); 6] = [
+            let rows: [(&str, &str, &str, RoundTrips); 7] = [
                 (
                     RAW_STREAM,
                     "raw-stream",
@@ -321,6 +345,12 @@ impl Bench {
                     "tarpc",
                     "tarpc 0.38, unix socket, bincode transport, current-thread runtimes",
                     tarpc_rows::round_trips,
+                ),
+                (
+                    "tonic",
+                    "tonic",
+                    "tonic 0.13, gRPC unary over a unix socket, prost messages, current-thread runtimes",
+                    tonic_rows::round_trips,
                 ),
             ];
             for (system, server, note, client) in rows {
@@ -413,6 +443,18 @@ impl Bench {
                 note: &format!("Notify(u32, u32, u64); {note}"),
             },
             |path| courier_rows::blocking_one_way(path, n, runs),
+        );
+        self.cross_process(
+            Spec {
+                scenario: "one-way",
+                system: "courier-blocking-buffered",
+                server: "courier-blocking",
+                pinning,
+                unit: "msg",
+                bytes: None,
+                note: &format!("Notify(u32, u32, u64) with send_buffered (64 KiB writes); {note}"),
+            },
+            |path| courier_rows::blocking_buffered_one_way(path, n, runs),
         );
         self.cross_process(
             Spec {
@@ -682,17 +724,18 @@ fn serve(system: &str, address: &str, cpu: &str) -> io::Result<()> {
         "courier-tokio" => courier_rows::serve_tokio(path, 0)?,
         "courier-multi" => courier_rows::serve_tokio(path, 2)?,
         "tarpc" => tarpc_rows::serve(path)?,
+        "tonic" => tonic_rows::serve(path)?,
         "ipc-channel" => ipc_rows::serve(address)?,
         other => {
             return Err(io::Error::other(format!(
-                "no server named `{other}`; the servers are raw-stream, raw-seqpacket, tokio-raw, courier-blocking, courier-tokio, courier-multi, tarpc, ipc-channel"
+                "no server named `{other}`; the servers are raw-stream, raw-seqpacket, tokio-raw, courier-blocking, courier-tokio, courier-multi, tarpc, tonic, ipc-channel"
             )));
         }
     }
     process::ready_then_wait_for_stdin()
 }
 
-const USAGE: &str = "usage: courier-bench [--quick|--smoke] [--json PATH]";
+const USAGE: &str = "usage: courier-bench [--quick|--smoke] [--json PATH] [--only SCENARIO-PREFIX] [--system SYSTEM] [--pinning one-core|two-cores|unpinned]";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -708,6 +751,7 @@ fn main() {
     }
     let mut mode = Mode::Full;
     let mut json = None;
+    let mut filter = Filter::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -720,6 +764,18 @@ fn main() {
                     std::process::exit(2);
                 }
             },
+            "--only" | "--system" | "--pinning" => {
+                let Some(value) = rest.next() else {
+                    eprintln!("{arg} needs a value\n{USAGE}");
+                    std::process::exit(2);
+                };
+                let slot = match arg.as_str() {
+                    "--only" => &mut filter.scenario,
+                    "--system" => &mut filter.system,
+                    _ => &mut filter.pinning,
+                };
+                *slot = Some(value.clone());
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return;
@@ -730,7 +786,7 @@ fn main() {
             }
         }
     }
-    match run(mode, json.as_deref()) {
+    match run(mode, json.as_deref(), filter) {
         Ok(true) => {}
         Ok(false) => std::process::exit(1),
         Err(error) => {
@@ -741,7 +797,7 @@ fn main() {
 }
 
 /// Runs every scenario; `Ok(false)` when a row failed.
-fn run(mode: Mode, json: Option<&Path>) -> io::Result<bool> {
+fn run(mode: Mode, json: Option<&Path>, filter: Filter) -> io::Result<bool> {
     process::raise_open_files_limit();
     let machine = Machine::detect();
     let all_cpus = process::current_affinity()?;
@@ -759,6 +815,7 @@ fn run(mode: Mode, json: Option<&Path>) -> io::Result<bool> {
         rows: Vec::new(),
         planned: Vec::new(),
         errors: Vec::new(),
+        filter,
     };
     let started = Instant::now();
     bench.round_trip_rows();

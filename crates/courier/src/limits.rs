@@ -62,8 +62,15 @@ pub struct Limits {
     /// may send per second, enforced by a token bucket that holds one
     /// second's worth of messages as its burst.
     ///
-    /// Default: 100 000 per second. Far above what any interactive service
-    /// sends, low enough that a runaway peer is cut off within a second.
+    /// Default: 16 000 000 per second: above the 10 million small messages
+    /// per second a coalescing sender reaches (the throughput target of
+    /// `docs/performance.md`), so a legitimate fast sender is never cut off,
+    /// while a peer beyond it is flooding. It is a tripwire, not a throttle:
+    /// what bounds a fast or hostile sender is backpressure (a receiver reads
+    /// only as fast as it handles, a bounded amount per round, so the peer's
+    /// own socket fills and it blocks) and
+    /// [`max_unsent_bytes`](Self::max_unsent_bytes). Set it far lower for a
+    /// service whose clients are expected to talk slowly.
     pub max_messages_per_second: u32,
     /// Most bytes of output this side keeps queued for a peer that does not
     /// read them (responses to a client that sends requests and never reads,
@@ -121,7 +128,7 @@ impl Default for Limits {
             max_fds_per_message: 64,
             max_clients: 1024,
             max_in_flight_per_client: 256,
-            max_messages_per_second: 100_000,
+            max_messages_per_second: 16_000_000,
             max_unsent_bytes: 128 << 20,
             handshake_timeout: Duration::from_secs(10),
             shm_threshold: Some(256 << 10),

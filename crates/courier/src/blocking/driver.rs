@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::error::{Error, RemoteError};
 use crate::handler::Incoming;
@@ -27,6 +27,12 @@ const READ_BUFFER: usize = 256 << 10;
 const READS_PER_ROUND: usize = 64;
 /// Longest single `poll(2)` wait; the loop simply waits again.
 const MAX_POLL_WAIT: Duration = Duration::from_secs(3600);
+/// Bytes of buffered one-way messages (`send_buffered`) that make the sender
+/// write them: the size of one coalesced write of the core.
+pub(crate) const COALESCE_BYTES: usize = crate::proto::COALESCE_BYTES;
+/// How long dropping the last handle keeps writing buffered one-way messages
+/// to a peer that reads slowly (as the tokio driver's close).
+const DROP_LINGER: Duration = Duration::from_secs(5);
 
 pub(crate) type ResponseResult = Result<(Vec<u8>, Vec<OwnedFd>), RemoteError>;
 
@@ -49,6 +55,9 @@ pub(crate) struct State {
     handshake_done: bool,
     /// Threads waiting for input outside the lock.
     waiters: usize,
+    /// Bytes of frames queued by `send_buffered` since the output was last
+    /// flushed: at [`COALESCE_BYTES`] the sender writes them.
+    pub(crate) buffered: usize,
     socket_shut_down: bool,
 }
 
@@ -118,6 +127,7 @@ impl Driver {
             closed: Closed::Open,
             handshake_done: false,
             waiters: 0,
+            buffered: 0,
             socket_shut_down: false,
         };
         Ok(Driver {
@@ -152,13 +162,19 @@ impl Driver {
 
     /// Drives the connection until `done` returns `Some`, or the connection
     /// closes (`None`: the caller takes the close error).
+    ///
+    /// The first round only writes (what the caller just queued): whatever
+    /// `done` waits for comes from the peer later, and the wait reads it.
+    /// When everything is written and no timer runs, the wait is a receive
+    /// that blocks (one system call, as a hand-written exchange makes)
+    /// instead of `poll(2)` followed by a receive.
     pub(crate) fn drive<T>(
         &self,
         state: &mut State,
         mut done: impl FnMut(&mut State) -> Option<T>,
     ) -> Option<T> {
+        self.pump_output(state, Instant::now());
         loop {
-            self.pump(state);
             if let Some(value) = done(state) {
                 return Some(value);
             }
@@ -170,6 +186,10 @@ impl Driver {
                 .core
                 .poll_timeout()
                 .map(|at| at.saturating_duration_since(now));
+            if wait.is_none() && state.is_flushed() && self.receive_waiting(state) {
+                self.pump_output(state, Instant::now());
+                continue;
+            }
             let mut interest = PollFlags::IN;
             if !state.is_flushed() {
                 interest |= PollFlags::OUT;
@@ -178,7 +198,27 @@ impl Driver {
                 state.core.close(CloseReason::Io(error));
                 self.drain_events(state);
             }
+            self.pump(state);
         }
+    }
+
+    /// One receive that may block; `false` when the transport would not
+    /// wait (a non-blocking socket) and the caller must `poll(2)`.
+    fn receive_waiting(&self, state: &mut State) -> bool {
+        let mut fds = Vec::new();
+        let result = self
+            .transport
+            .recv_waiting(&mut state.read_buffer, &mut fds);
+        if matches!(&result, Err(error) if error.kind() == io::ErrorKind::WouldBlock) {
+            return false;
+        }
+        let full = matches!(&result, Ok(received) if received.bytes == state.read_buffer.len());
+        let now = Instant::now();
+        if feed_received(&mut state.core, now, result, &state.read_buffer, fds) && full {
+            // The buffer filled: more may be waiting.
+            self.read_available(state, now);
+        }
+        true
     }
 
     /// Drives until everything queued is written (or the connection closes).
@@ -192,9 +232,18 @@ impl Driver {
     /// One round without blocking: timers, reads, writes, events.
     pub(crate) fn pump(&self, state: &mut State) {
         let now = Instant::now();
-        state.core.handle_timeout(now);
         self.read_available(state, now);
+        self.pump_output(state, now);
+    }
+
+    /// A round without reading: timers, writes, events, the shutdown of a
+    /// closed connection's socket.
+    fn pump_output(&self, state: &mut State, now: Instant) {
+        state.core.handle_timeout(now);
         self.write_available(state);
+        if state.is_flushed() {
+            state.buffered = 0;
+        }
         self.drain_events(state);
         if state.core.is_closed() && !state.socket_shut_down {
             // Whatever could be written was (a server's hello after a failed
@@ -212,7 +261,11 @@ impl Driver {
             }
             let mut fds = Vec::new();
             let result = self.transport.recv(&mut state.read_buffer, &mut fds);
-            if !feed_received(&mut state.core, now, result, &state.read_buffer, fds) {
+            // A short read emptied the socket: another would only say
+            // `WouldBlock` (whatever comes later wakes the next wait, which
+            // is level-triggered).
+            let short = matches!(&result, Ok(received) if received.bytes < state.read_buffer.len());
+            if !feed_received(&mut state.core, now, result, &state.read_buffer, fds) || short {
                 return;
             }
         }
@@ -319,7 +372,9 @@ impl Driver {
     pub(crate) fn wait_for_input(&self) {
         let wait = {
             let mut state = self.lock();
-            self.pump(&mut state);
+            // No read here: input already in the socket makes the poll
+            // below return at once, and the caller's next dispatch reads it.
+            self.pump_output(&mut state, Instant::now());
             if !state.incoming.is_empty() || state.is_closed() {
                 return;
             }
@@ -346,10 +401,39 @@ impl Driver {
         if let Err(error) = poll_retrying(&mut fds, wait) {
             debug!("poll failed while waiting for messages: {error}");
         }
-        let mut counter = [0u8; 8];
-        let _ = rustix::io::read(&self.wake, &mut counter);
+        if !fds[1].revents().is_empty() {
+            let mut counter = [0u8; 8];
+            let _ = rustix::io::read(&self.wake, &mut counter);
+        }
         let mut state = self.lock();
         state.waiters -= 1;
+    }
+}
+
+impl Drop for Driver {
+    /// Writes what `send_buffered` left queued, for at most [`DROP_LINGER`].
+    fn drop(&mut self) {
+        let mut state = self.lock();
+        if state.buffered == 0 {
+            return;
+        }
+        let deadline = Instant::now() + DROP_LINGER;
+        loop {
+            self.write_available(&mut state);
+            if state.is_flushed() || state.core.is_closed() {
+                return;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                warn!(
+                    "dropping a connection with buffered messages unsent: the peer did not read them within {DROP_LINGER:?}"
+                );
+                return;
+            }
+            if poll_one(self.transport.as_fd(), PollFlags::OUT, Some(deadline - now)).is_err() {
+                return;
+            }
+        }
     }
 }
 

@@ -18,7 +18,10 @@
 //!   [`Error::Timeout`].
 //! - [`send`](BlockingConnection::send) sends a one-way message and returns
 //!   once it is written to the socket. Messages are delivered in the order
-//!   they were sent.
+//!   they were sent. [`send_buffered`](BlockingConnection::send_buffered)
+//!   queues instead, writing 64 KiB of small messages at a time (flushed by
+//!   the next call, send, [`flush`](BlockingConnection::flush), serve wait,
+//!   or the drop of the last handle): for a sender of many small messages.
 //! - Messages for `Local` that arrive while a call waits are queued, in
 //!   order, and handed to a [`Handler`] by
 //!   [`dispatch`](BlockingConnection::dispatch) (what is queued, without
@@ -72,7 +75,7 @@
 //!   [`Error::Remote`]), or nothing for a one-way message. Generated server
 //!   traits are bridged to it by generated code.
 //! - **Limits.** [`Limits`] bounds message size (64 MiB), fds per message
-//!   (64), calls in flight (256), message rate (100 000/s) and, for servers,
+//!   (64), calls in flight (256), message rate (16 000 000/s) and, for servers,
 //!   clients (1024). A send over a limit fails before anything is written;
 //!   a peer over a limit is disconnected.
 //! - **Peers.** [`peer_credentials`](BlockingConnection::peer_credentials)
@@ -288,6 +291,57 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
         self.driver.flush(&mut state)
     }
 
+    /// Queues a one-way message, writing it (with everything queued before
+    /// it) only once [`COALESCE_BYTES`](crate::proto::COALESCE_BYTES) of them
+    /// are waiting: a sender of many small messages makes one `send(2)` per
+    /// 64 KiB instead of one per message.
+    ///
+    /// Buffered messages keep their order with every other message and are
+    /// written by the next operation that writes or waits on this connection
+    /// (any clone): [`call`](Self::call), [`send`](Self::send),
+    /// [`flush`](Self::flush), [`dispatch`](Self::dispatch),
+    /// [`serve`](Self::serve); and when the last clone is dropped (for at
+    /// most 5 seconds if the peer does not read). A sender that goes idle
+    /// after `send_buffered` should call [`flush`](Self::flush), or its last
+    /// messages wait for its next operation.
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); a write error of earlier buffered messages is
+    /// reported by the call that writes them.
+    pub fn send_buffered<M: Message<Endpoint = P>>(&self, message: &M) -> Result<(), Error> {
+        let (body, fds) = encode_to_parts(message)?;
+        trace!("send (buffered) {}::{} {message:?}", P::NAME, M::NAME);
+        let len = body.len() + crate::proto::HEADER_LEN;
+        let mut state = self.driver.lock();
+        if state.is_closed() {
+            return Err(state.take_close_error());
+        }
+        state.core.send_oneway(P::MAGIC, M::ID, body, fds)?;
+        state.buffered = state.buffered.saturating_add(len);
+        if state.buffered >= driver::COALESCE_BYTES {
+            self.driver.flush(&mut state)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes everything queued (messages of
+    /// [`send_buffered`](Self::send_buffered), and anything left by a call
+    /// that timed out mid-write), blocking until the socket took it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Disconnected`] (or the detailed reason) when the connection
+    /// is closed.
+    pub fn flush(&self) -> Result<(), Error> {
+        let mut state = self.driver.lock();
+        if state.is_closed() {
+            return Err(state.take_close_error());
+        }
+        self.driver.flush(&mut state)
+    }
+
     /// Hands every message queued so far (and any that can be read without
     /// blocking) to `handler`, in order, sending each request's reply.
     /// Returns how many were handled.
@@ -298,29 +352,28 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     /// ([`Error::Disconnected`] for an orderly close). [`Error::Protocol`]
     /// when a message does not decode (the connection is closed).
     pub fn dispatch<H: Handler<L> + ?Sized>(&self, handler: &mut H) -> Result<usize, Error> {
-        {
-            let mut state = self.driver.lock();
-            self.driver.pump(&mut state);
-        }
+        let mut state = self.driver.lock();
+        self.driver.pump(&mut state);
         let mut handled = 0;
         loop {
-            let incoming = {
-                let mut state = self.driver.lock();
-                match state.incoming.pop_front() {
-                    Some(incoming) => incoming,
-                    None if handled == 0 && state.is_closed() => {
-                        return Err(state.take_close_error());
-                    }
-                    None => return Ok(handled),
+            let incoming = match state.incoming.pop_front() {
+                Some(incoming) => incoming,
+                None if handled == 0 && state.is_closed() => {
+                    return Err(state.take_close_error());
                 }
+                None => return Ok(handled),
             };
             // The handler runs without the lock: it may call or send through
             // a clone of this connection.
+            drop(state);
             let answer = dispatch::<L, H>(handler, incoming);
-            let mut state = self.driver.lock();
+            state = self.driver.lock();
             match answer {
                 Ok(answer) => {
                     match queue_answer(&mut state.core, answer) {
+                        // Nothing to write after most one-way messages: no
+                        // flush (and no system call) for them.
+                        Ok(()) if state.is_flushed() => {}
                         Ok(()) => {
                             // A peer that vanished is reported by the next dispatch.
                             let _ = self.driver.flush(&mut state);

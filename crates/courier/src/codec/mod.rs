@@ -132,6 +132,9 @@ pub trait Decode: Sized {
     }
 }
 
+/// The capacity [`encode_to_parts`] starts with: a typical small message.
+const SMALL_MESSAGE_BYTES: usize = 64;
+
 /// Encodes `value` into a fresh body: its bytes and its fds.
 ///
 /// # Errors
@@ -140,7 +143,9 @@ pub trait Decode: Sized {
 pub fn encode_to_parts<T: Encode + ?Sized>(
     value: &T,
 ) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), EncodeError> {
-    let mut encoder = Encoder::new();
+    // Room for a typical small message at once: an empty `Vec` would grow
+    // through 8 and 16 bytes (a reallocation each) for a few arguments.
+    let mut encoder = Encoder::with_capacity(SMALL_MESSAGE_BYTES);
     value.encode(&mut encoder)?;
     Ok(encoder.into_parts())
 }

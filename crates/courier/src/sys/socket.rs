@@ -4,8 +4,12 @@
 //! Nothing here needs `unsafe`: rustix hands received fds back as `OwnedFd`
 //! (and closes any the caller does not take), and takes fds to send as
 //! `BorrowedFd`. Both calls are non-blocking (`MSG_DONTWAIT`) whatever the
-//! socket's `O_NONBLOCK` flag, retry on `EINTR`, and never raise `SIGPIPE`
+//! socket's `O_NONBLOCK` flag (except [`recv_with_fds_waiting`], which may
+//! block on a blocking socket), retry on `EINTR`, and never raise `SIGPIPE`
 //! (`MSG_NOSIGNAL`): a vanished peer is an `EPIPE` error, not a dead process.
+//!
+//! A send without fds is a plain `send(2)`: no control buffer to build, and
+//! the kernel skips the ancillary-data path.
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -42,6 +46,9 @@ pub(crate) fn send_with_fds(
             ),
         ));
     }
+    if fds.is_empty() {
+        return send_plain(socket, bytes);
+    }
     let mut space = [MaybeUninit::<u8>::uninit(); CMSG_SPACE];
     let mut control = SendAncillaryBuffer::new(&mut space);
     if !fds.is_empty() && !control.push(SendAncillaryMessage::ScmRights(fds)) {
@@ -66,6 +73,17 @@ pub(crate) fn send_with_fds(
     }
 }
 
+/// `send(2)` of bytes alone, non-blocking, without `SIGPIPE`.
+fn send_plain(socket: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<usize> {
+    loop {
+        match rustix::net::send(socket, bytes, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
+            Ok(n) => return Ok(n),
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(errno.into()),
+        }
+    }
+}
+
 /// Reads into `buf`, appending the fds that arrived to `fds` (close-on-exec).
 ///
 /// Returns a `WouldBlock` error when nothing is there to read.
@@ -74,16 +92,36 @@ pub(crate) fn recv_with_fds(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> io::Result<Received> {
+    recv_flags(
+        socket,
+        buf,
+        fds,
+        RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
+    )
+}
+
+/// Like [`recv_with_fds`], but without `MSG_DONTWAIT`: on a socket in
+/// blocking mode it waits for input (one system call instead of `poll(2)`
+/// then `recvmsg(2)`); on a non-blocking socket it is [`recv_with_fds`].
+pub(crate) fn recv_with_fds_waiting(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> io::Result<Received> {
+    recv_flags(socket, buf, fds, RecvFlags::CMSG_CLOEXEC)
+}
+
+fn recv_flags(
+    socket: BorrowedFd<'_>,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+    flags: RecvFlags,
+) -> io::Result<Received> {
     let mut space = [MaybeUninit::<u8>::uninit(); CMSG_SPACE];
     let mut control = RecvAncillaryBuffer::new(&mut space);
     let mut iov = [IoSliceMut::new(buf)];
     let received = loop {
-        match rustix::net::recvmsg(
-            socket,
-            &mut iov,
-            &mut control,
-            RecvFlags::CMSG_CLOEXEC | RecvFlags::DONTWAIT,
-        ) {
+        match rustix::net::recvmsg(socket, &mut iov, &mut control, flags) {
             Ok(received) => break received,
             Err(Errno::INTR) => continue,
             Err(errno) => return Err(errno.into()),
@@ -140,6 +178,27 @@ mod tests {
         let mut text = String::new();
         received_file.read_to_string(&mut text).unwrap();
         assert_eq!(text, "hello");
+    }
+
+    #[test]
+    fn a_waiting_receive_blocks_until_bytes_come_and_a_plain_send_carries_them() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let writer = std::thread::spawn(move || {
+            // Sent while (or before) the reader waits: either way it arrives.
+            let sent = send_with_fds(a.as_fd(), b"ping", &[]).unwrap();
+            // Kept open, so that the second receive finds no end of file.
+            (sent, a)
+        });
+        let mut buf = [0u8; 16];
+        let mut fds = Vec::new();
+        let received = recv_with_fds_waiting(b.as_fd(), &mut buf, &mut fds).unwrap();
+        let (sent, _a) = writer.join().unwrap();
+        assert_eq!(sent, 4);
+        assert_eq!(&buf[..received.bytes], b"ping");
+        assert!(fds.is_empty());
+        b.set_nonblocking(true).unwrap();
+        let err = recv_with_fds_waiting(b.as_fd(), &mut buf, &mut fds).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use ::tokio::io::Interest;
+use ::tokio::io::unix::AsyncFd;
 use ::tokio::net::UnixStream;
 use ::tokio::sync::{Notify, oneshot, watch};
 use tracing::{debug, trace, warn};
@@ -226,9 +227,14 @@ impl Shared {
     ) -> Result<(), Error> {
         let mut state = self.lock();
         state.check_open()?;
+        // Output already queued means the driver is due to write anyway: it
+        // holds a wake-up permit or waits for the socket to take more.
+        let driver_due = !state.is_flushed();
         state.core.send_oneway(magic, id, body, fds)?;
         drop(state);
-        self.wake.notify_one();
+        if !driver_due {
+            self.wake.notify_one();
+        }
         Ok(())
     }
 
@@ -336,16 +342,101 @@ impl Drop for EndGuard {
 /// The driver of one connection; [`Driver::run`] is its task.
 pub(crate) struct Driver {
     shared: Arc<Shared>,
-    socket: UnixStream,
+    stream: UnixStream,
+}
+
+impl Driver {
+    pub(crate) fn new(shared: Arc<Shared>, stream: UnixStream) -> Driver {
+        Driver { shared, stream }
+    }
+
+    /// Runs the connection until it closes, then closes the socket and
+    /// returns why it closed. `setup` is called once the handshake completes
+    /// and returns what handles the local endpoint's messages (called on
+    /// this task, in order); it is dropped when this returns.
+    pub(crate) async fn run<L: Endpoint>(
+        self,
+        setup: impl FnOnce() -> MessageFn<L> + Send,
+    ) -> CloseReason {
+        match Socket::register(self.stream) {
+            Ok(socket) => Running::new(self.shared, socket).run::<L>(setup).await,
+            Err(error) => {
+                let mut state = self.shared.lock();
+                state.core.close(CloseReason::Io(error));
+                let mut reason = CloseReason::Local;
+                while let Some(event) = state.core.poll_event() {
+                    if let Event::Closed { reason: closed } = event {
+                        state.calls.clear();
+                        reason = copy_reason(&closed);
+                        state.closed = Closed::Unreported(closed);
+                    }
+                }
+                reason
+            }
+        }
+    }
+}
+
+/// The socket as the driver watches it: registered with the runtime for
+/// readability only. tokio's `UnixStream` registers for both directions, and
+/// a stream socket signals "writable" (edge-triggered) each time the peer
+/// reads: every request then woke its sender once for nothing (one more
+/// `epoll_wait`, on one core one more pair of context switches, per
+/// message). Writability is watched only while a write waits for room,
+/// through a duplicate of the fd registered for it alone.
+struct Socket {
+    read: AsyncFd<std::os::unix::net::UnixStream>,
+    write: Option<AsyncFd<OwnedFd>>,
+}
+
+impl Socket {
+    // `with_interest` is deprecated (tokio#8587) because an `AsyncFd` of a
+    // type that merely borrows its fd cannot keep that fd open; both types
+    // here own theirs (`UnixStream`, `OwnedFd`), which the `AsyncFd` owns
+    // until it deregisters them on drop, so the concern does not apply.
+    #[allow(deprecated)]
+    fn register(stream: UnixStream) -> io::Result<Socket> {
+        // Non-blocking already (tokio's), and stays so.
+        let stream = stream.into_std()?;
+        Ok(Socket {
+            read: AsyncFd::with_interest(stream, Interest::READABLE)?,
+            write: None,
+        })
+    }
+
+    /// Starts watching writability (a write would block).
+    #[allow(deprecated)] // As in `register`: the `OwnedFd` is owned.
+    fn watch_writable(&mut self) -> io::Result<()> {
+        if self.write.is_none() {
+            let fd = self.read.get_ref().as_fd().try_clone_to_owned()?;
+            self.write = Some(AsyncFd::with_interest(fd, Interest::WRITABLE)?);
+        }
+        Ok(())
+    }
+
+    /// Resolves once the socket may take more bytes; never when nothing
+    /// waits for room.
+    async fn writable(&self) -> io::Result<()> {
+        match &self.write {
+            Some(write) => write.writable().await.map(drop),
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// A running driver: the socket registered, the loop of [`Running::run`].
+struct Running {
+    shared: Arc<Shared>,
+    socket: Socket,
     read_buffer: Vec<u8>,
     linger_until: Option<Instant>,
     socket_shut_down: bool,
     final_reason: Option<CloseReason>,
 }
 
-impl Driver {
-    pub(crate) fn new(shared: Arc<Shared>, socket: UnixStream) -> Driver {
-        Driver {
+impl Running {
+    fn new(shared: Arc<Shared>, socket: Socket) -> Running {
+        Running {
             shared,
             socket,
             read_buffer: vec![0; READ_BUFFER],
@@ -355,11 +446,7 @@ impl Driver {
         }
     }
 
-    /// Runs the connection until it closes, then closes the socket and
-    /// returns why it closed. `setup` is called once the handshake completes
-    /// and returns what handles the local endpoint's messages (called on
-    /// this task, in order); it is dropped when this returns.
-    pub(crate) async fn run<L: Endpoint>(
+    async fn run<L: Endpoint>(
         mut self,
         setup: impl FnOnce() -> MessageFn<L> + Send,
     ) -> CloseReason {
@@ -423,7 +510,7 @@ impl Driver {
         };
         let failed = ::tokio::select! {
             () = self.shared.wake.notified() => None,
-            ready = self.socket.readable() => ready.err(),
+            ready = self.socket.read.readable() => ready.err(),
             ready = self.socket.writable(), if want_write => ready.err(),
             () = sleep => None,
         };
@@ -447,6 +534,8 @@ impl Driver {
                 });
                 true
             }
+            // Nothing to queue (a one-way message): no lock either.
+            Ok(Answer::None) => true,
             Ok(answer) => {
                 let mut state = self.shared.lock();
                 if let Err(error) = queue_answer(&mut state.core, answer) {
@@ -496,7 +585,7 @@ impl Driver {
             // once, whoever still holds the socket.
             self.write_available(state);
             self.socket_shut_down = true;
-            let _ = rustix::net::shutdown(&self.socket, rustix::net::Shutdown::Both);
+            let _ = rustix::net::shutdown(self.socket.read.get_ref(), rustix::net::Shutdown::Both);
         }
     }
 
@@ -506,10 +595,9 @@ impl Driver {
                 return;
             }
             let mut fds = Vec::new();
-            let socket = &self.socket;
             let buffer = &mut self.read_buffer;
-            let result = socket.try_io(Interest::READABLE, || {
-                recv_with_fds(socket, buffer, &mut fds)
+            let result = self.socket.read.try_io(Interest::READABLE, |stream| {
+                recv_with_fds(stream, buffer, &mut fds)
             });
             if !feed_received(&mut state.core, now, result, &self.read_buffer, fds) {
                 return;
@@ -526,7 +614,7 @@ impl Driver {
                 });
             }
             let Some(writing) = state.writing.as_mut() else {
-                return;
+                break;
             };
             let first = writing.written == 0;
             let result = {
@@ -536,9 +624,14 @@ impl Driver {
                     Vec::new()
                 };
                 let bytes = &writing.transmit.bytes[writing.written..];
-                self.socket.try_io(Interest::WRITABLE, || {
-                    send_with_fds(&self.socket, bytes, &fds)
-                })
+                let stream = self.socket.read.get_ref();
+                match &self.socket.write {
+                    // Waiting for room: only once the runtime says so.
+                    Some(write) => {
+                        write.try_io(Interest::WRITABLE, |_| send_with_fds(stream, bytes, &fds))
+                    }
+                    None => send_with_fds(stream, bytes, &fds),
+                }
             };
             match result {
                 Ok(written) => {
@@ -551,7 +644,13 @@ impl Driver {
                         state.writing = None;
                     }
                 }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(error) = self.socket.watch_writable() {
+                        state.writing = None;
+                        fail(&mut state.core, error);
+                    }
+                    return;
+                }
                 Err(error) => {
                     state.writing = None;
                     fail(&mut state.core, error);
@@ -559,6 +658,8 @@ impl Driver {
                 }
             }
         }
+        // Everything written: stop watching for room (and being woken by it).
+        self.socket.write = None;
     }
 
     fn drain_events(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {

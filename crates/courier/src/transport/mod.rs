@@ -56,6 +56,28 @@ pub trait Transport: AsFd + Send + Sync + std::fmt::Debug {
     /// failed.
     fn recv(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<Received>;
 
+    /// Like [`recv`](Self::recv), but may wait for input instead of returning
+    /// `WouldBlock`: the blocking driver calls it when it has nothing to do
+    /// but wait for the peer and no deadline, saving a `poll(2)` per
+    /// receive. The default waits with `poll(2)` on [`AsFd::as_fd`], then
+    /// receives.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv); `WouldBlock` remains possible (the driver
+    /// then waits with `poll(2)`).
+    fn recv_waiting(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<Received> {
+        let mut poll = [rustix::event::PollFd::from_borrowed_fd(
+            self.as_fd(),
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut poll, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(errno) => return Err(errno.into()),
+        }
+        self.recv(buf, fds)
+    }
+
     /// Who is on the other end.
     ///
     /// # Errors

@@ -7,8 +7,9 @@ use crate::peer::PeerCredentials;
 
 /// A connected Unix stream socket as a [`Transport`].
 ///
-/// It leaves the socket's `O_NONBLOCK` flag alone: every call passes
-/// `MSG_DONTWAIT` instead.
+/// It leaves the socket's `O_NONBLOCK` flag alone: `send` and `recv` pass
+/// `MSG_DONTWAIT` instead; `recv_waiting` blocks in `recvmsg(2)` when the
+/// socket is in blocking mode (std's default).
 ///
 /// # Example
 ///
@@ -58,6 +59,10 @@ impl Transport for UnixTransport {
 
     fn recv(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<Received> {
         super::recv_with_fds(&self.stream, buf, fds)
+    }
+
+    fn recv_waiting(&self, buf: &mut [u8], fds: &mut Vec<OwnedFd>) -> io::Result<Received> {
+        crate::sys::socket::recv_with_fds_waiting(self.stream.as_fd(), buf, fds)
     }
 
     fn peer_credentials(&self) -> io::Result<PeerCredentials> {
