@@ -1,12 +1,16 @@
 //! The `courier` command: check `.ipc` files, compile them to Rust, print
-//! endpoint magics.
+//! endpoint magics; list, introspect, call and monitor running services.
 //!
 //! ```text
 //! courier check ipc/*.ipc                 # diagnostics on stderr
 //! courier compile ipc/WindowServer.ipc    # Rust on stdout
 //! courier compile ipc/*.ipc -o src/gen    # src/gen/<stem>.rs for each file
 //! courier magic LookupServer              # 3613307456
-//! courier magic ClipboardClient ClipboardServer
+//! courier list                            # the services of the portal directory
+//! courier introspect window-server        # its .ipc text
+//! courier call window-server create_window 0,0,640,480 Hello
+//! courier monitor window-server           # its traffic, live, until Ctrl-C
+//! courier completions bash                # a completion script
 //! ```
 //!
 //! `courier magic` prints just the number for one name (handy in scripts) and
@@ -17,108 +21,47 @@
 //!
 //! - 0: success; warnings may have been printed.
 //! - 1: the `.ipc` files have errors (diagnostics on standard error), or code
-//!   could not be generated from them.
-//! - 2: usage error, or a file could not be read or written.
+//!   could not be generated from them; for the service commands, the service
+//!   could not be reached, broke the protocol, timed out or answered with an
+//!   error.
+//! - 2: usage error (including an argument of the wrong type for `call`), or
+//!   a file could not be read or written.
 //!
 //! A closed standard output (`courier compile x.ipc | head`) ends the command
 //! quietly with 0.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod call;
+mod cli;
+mod driver;
+mod error;
+mod files;
+mod introspect;
+mod list;
+mod monitor;
+mod service;
+mod split;
+
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  success (warnings may have been printed)
-  1  the .ipc files have errors, or code could not be generated from them
-  2  usage error, or a file could not be read or written";
-
-/// Check and compile courier `.ipc` interface files.
-#[derive(Debug, Parser)]
-#[command(name = "courier", version, after_help = EXIT_CODES)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Check .ipc files and print their diagnostics on standard error.
-    ///
-    /// The files are checked together, so two endpoints with the same magic
-    /// in different files are found.
-    #[command(after_help = EXIT_CODES)]
-    Check {
-        /// The .ipc files.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
-    /// Generate Rust from .ipc files (nothing is generated if any has errors).
-    #[command(after_help = EXIT_CODES)]
-    Compile {
-        /// The .ipc files.
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-        /// Write DIR/<file stem>.rs for each file instead of printing to
-        /// standard output.
-        #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
-        out_dir: Option<PathBuf>,
-        /// Map a user type of the .ipc files to a Rust path, as
-        /// `Web::Cookie::Cookie=crate::cookie::Cookie` (repeatable).
-        #[arg(long = "map-type", value_name = "IDL=RUST", value_parser = parse_mapping)]
-        map_type: Vec<(String, String)>,
-        /// The path through which generated code names the runtime.
-        #[arg(
-            long = "courier-path",
-            value_name = "PATH",
-            default_value = "::courier"
-        )]
-        courier_path: String,
-    },
-    /// Print the magic number of each endpoint NAME (the SerenityOS hash).
-    ///
-    /// One name prints just the number; several print `NAME MAGIC` lines.
-    #[command(after_help = EXIT_CODES)]
-    Magic {
-        /// Endpoint names, as written after `endpoint`.
-        #[arg(required = true, value_name = "NAME")]
-        names: Vec<String>,
-    },
-}
-
-fn parse_mapping(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((idl, rust)) if !idl.trim().is_empty() && !rust.trim().is_empty() => {
-            Ok((idl.trim().to_string(), rust.trim().to_string()))
-        }
-        _ => Err(format!(
-            "`{text}` is not IDL=RUST, as in `URL::URL=url::Url`"
-        )),
-    }
-}
-
-/// How a command ended, short of an I/O failure.
-enum Outcome {
-    Success,
-    /// The `.ipc` files have errors; they were already printed.
-    InvalidInput,
-}
+use crate::cli::{Cli, Command};
+use crate::error::{CliResult, Failure};
+use crate::files::Outcome;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::InvalidInput) => ExitCode::from(1),
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
-        Err(error) => {
+        Err(failure) if is_broken_pipe(failure.error()) => ExitCode::SUCCESS,
+        Err(failure) => {
             // If even standard error is gone there is nobody left to tell.
-            let _ = writeln!(io::stderr(), "error: {error:#}");
-            ExitCode::from(2)
+            let _ = writeln!(io::stderr(), "error: {:#}", failure.error());
+            ExitCode::from(failure.exit_code())
         }
     }
 }
@@ -131,9 +74,9 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn run(cli: Cli) -> anyhow::Result<Outcome> {
+fn run(cli: Cli) -> CliResult<Outcome> {
     match cli.command {
-        Command::Check { files } => check(&files),
+        Command::Check { files } => Ok(files::check(&files)?),
         Command::Compile {
             files,
             out_dir,
@@ -145,130 +88,49 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 options.map_type(idl, rust);
             }
             options.courier_path(&courier_path);
-            compile(&files, out_dir.as_deref(), &options)
+            Ok(files::compile(&files, out_dir.as_deref(), &options)?)
         }
-        Command::Magic { names } => magic(&names),
-    }
-}
-
-/// Reads and checks `files` together, printing every diagnostic to stderr.
-/// `None` when there are errors.
-fn read_and_check(files: &[PathBuf]) -> anyhow::Result<Option<courier_idl::Checked>> {
-    let mut sources = Vec::new();
-    for path in files {
-        // Bytes, not a string: invalid UTF-8 is a diagnostic with a place.
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-        sources.push(courier_idl::SourceFile::from_bytes(
-            path.display().to_string(),
-            &bytes,
-        ));
-    }
-    let checked = courier_idl::check(&sources);
-    let rendered = checked.render_diagnostics();
-    if !rendered.is_empty() {
-        let mut stderr = io::stderr().lock();
-        stderr
-            .write_all(rendered.as_bytes())
-            .context("cannot write to standard error")?;
-    }
-    if checked.has_errors() {
-        Ok(None)
-    } else {
-        Ok(Some(checked))
-    }
-}
-
-fn check(files: &[PathBuf]) -> anyhow::Result<Outcome> {
-    Ok(match read_and_check(files)? {
-        Some(_) => Outcome::Success,
-        None => Outcome::InvalidInput,
-    })
-}
-
-fn compile(
-    files: &[PathBuf],
-    out_dir: Option<&Path>,
-    options: &courier_codegen::Options,
-) -> anyhow::Result<Outcome> {
-    let Some(checked) = read_and_check(files)? else {
-        return Ok(Outcome::InvalidInput);
-    };
-    // Generate everything before writing anything: an error in the last file
-    // leaves no half-written output behind.
-    let mut outputs = Vec::new();
-    for (path, file) in files.iter().zip(&checked.files) {
-        match courier_codegen::generate(&file.ast, options) {
-            Ok(code) => {
-                let name = path.display().to_string();
-                outputs.push((
-                    path,
-                    format!("{}{code}", courier_codegen::file_header(&name)),
-                ));
-            }
-            Err(error) => {
-                io::stderr()
-                    .write_all(error.render(&file.name, &file.text).as_bytes())
-                    .context("cannot write to standard error")?;
-                return Ok(Outcome::InvalidInput);
-            }
+        Command::Magic { names } => Ok(files::magic(&names)?),
+        Command::List { portal_dir, json } => {
+            list::run(portal_dir.as_deref(), json).map(|()| Outcome::Success)
         }
-    }
-    match out_dir {
-        None => {
-            let mut stdout = io::stdout().lock();
-            for (index, (_, code)) in outputs.iter().enumerate() {
-                if index > 0 {
-                    stdout
-                        .write_all(b"\n")
-                        .context("cannot write to standard output")?;
-                }
-                stdout
-                    .write_all(code.as_bytes())
-                    .context("cannot write to standard output")?;
-            }
-            stdout.flush().context("cannot write to standard output")?;
-        }
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-            let mut targets: Vec<PathBuf> = Vec::new();
-            for (path, _) in &outputs {
-                let stem = path
-                    .file_stem()
-                    .with_context(|| format!("`{}` has no file name", path.display()))?;
-                let target = dir.join(format!("{}.rs", stem.to_string_lossy()));
-                if targets.contains(&target) {
-                    anyhow::bail!(
-                        "two input files would both be written to `{}`; rename one",
-                        target.display()
-                    );
-                }
-                targets.push(target);
-            }
-            for ((_, code), target) in outputs.iter().zip(&targets) {
-                std::fs::write(target, code)
-                    .with_context(|| format!("cannot write `{}`", target.display()))?;
-            }
-        }
-    }
-    Ok(Outcome::Success)
-}
-
-fn magic(names: &[String]) -> anyhow::Result<Outcome> {
-    let mut stdout = io::stdout().lock();
-    if let [name] = names {
-        writeln!(stdout, "{}", courier_idl::magic::endpoint_magic(name))
-    } else {
-        names.iter().try_for_each(|name| {
-            writeln!(
-                stdout,
-                "{name} {}",
-                courier_idl::magic::endpoint_magic(name)
-            )
+        Command::Introspect {
+            service,
+            json,
+            timeout,
+        } => introspect::run(&service, json, timeout).map(|()| Outcome::Success),
+        Command::Call {
+            service,
+            method,
+            args,
+            json,
+            timeout,
+            ipc,
+        } => call::run(&call::CallArgs {
+            service,
+            method,
+            args,
+            json,
+            timeout,
+            ipc,
         })
+        .map(|()| Outcome::Success),
+        Command::Monitor {
+            service,
+            json,
+            restore,
+        } => if restore {
+            monitor::restore(&service)
+        } else {
+            monitor::run(&service, json)
+        }
+        .map(|()| Outcome::Success),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            let mut stdout = io::stdout().lock();
+            clap_complete::generate(shell, &mut command, "courier", &mut stdout);
+            stdout.flush().map_err(Failure::from)?;
+            Ok(Outcome::Success)
+        }
     }
-    .and_then(|()| stdout.flush())
-    .context("cannot write to standard output")?;
-    Ok(Outcome::Success)
 }
