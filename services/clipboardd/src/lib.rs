@@ -56,6 +56,7 @@
 courier::include_ipc!("ClipboardServer");
 courier::include_ipc!("ClipboardClient");
 
+pub mod cli;
 mod client;
 pub mod service;
 

@@ -57,6 +57,7 @@
 courier::include_ipc!("ConfigServer");
 courier::include_ipc!("ConfigClient");
 
+pub mod cli;
 pub mod client;
 pub mod ini;
 pub mod names;

@@ -47,6 +47,7 @@ courier::include_ipc!("ImageDecoderServer");
 courier::include_ipc!("ImageDecoderClient");
 courier::include_ipc!("ImageDecoder");
 
+pub mod cli;
 pub mod client;
 mod decode;
 mod pool;

@@ -54,6 +54,7 @@
 courier::include_ipc!("WindowServer");
 courier::include_ipc!("WindowClient");
 
+pub mod cli;
 mod client;
 pub mod compositor;
 pub mod service;
