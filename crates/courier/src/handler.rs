@@ -33,7 +33,7 @@ use tracing::{debug, trace, warn};
 use crate::codec::{Decoder, encode_to_parts};
 use crate::endpoint::{Endpoint, Message};
 use crate::error::{Error, HandlerError, ProtocolError, ProtocolErrorKind};
-use crate::proto::{Connection, RequestId};
+use crate::proto::{Connection, MessageRef, RequestId};
 
 /// Handles the messages of endpoint `L`.
 ///
@@ -317,13 +317,41 @@ impl Deferred {
     }
 }
 
-/// A message for the local endpoint, as the core delivered it.
+/// A message for the local endpoint, decoded (or not) under the driver's
+/// lock and handed to a handler outside it.
 #[derive(Debug)]
-pub(crate) struct Incoming {
+pub(crate) struct Decoded<M> {
     pub(crate) id: u32,
     pub(crate) request_id: Option<RequestId>,
-    pub(crate) body: Vec<u8>,
-    pub(crate) fds: Vec<OwnedFd>,
+    /// The message, or why its body did not decode.
+    pub(crate) message: Result<M, ProtocolError>,
+}
+
+/// Decodes a message the core lends ([`Connection::poll_message_with`]):
+/// the whole body and every fd must be used.
+pub(crate) fn decode<L: Endpoint>(message: MessageRef<'_>) -> Decoded<L::Message> {
+    let MessageRef {
+        id,
+        request_id,
+        body,
+        fds,
+        ..
+    } = message;
+    let mut decoder = Decoder::new(body, fds);
+    let decoded =
+        L::decode_message(id, &mut decoder).and_then(|message| decoder.finish().map(|()| message));
+    let message = decoded.map_err(|error| {
+        ProtocolError::new(ProtocolErrorKind::MalformedMessage {
+            endpoint: L::NAME,
+            message_id: id,
+            reason: error.to_string(),
+        })
+    });
+    Decoded {
+        id,
+        request_id,
+        message,
+    }
 }
 
 /// What to send back after handling a message.
@@ -343,35 +371,26 @@ pub(crate) enum Answer {
     Deferred(Deferred),
 }
 
-/// Decodes `incoming` into `L`'s message, hands it to `handler` and says
-/// what to send back.
+/// Hands a decoded message to `handler` and says what to send back.
 ///
 /// # Errors
 ///
-/// A [`ProtocolError`] when the body does not decode: the driver closes the
-/// connection (the peer does not speak this interface).
+/// The [`ProtocolError`] of a body that did not decode: the driver closes
+/// the connection (the peer does not speak this interface).
 pub(crate) fn dispatch<L: Endpoint, H: Handler<L> + ?Sized>(
     handler: &mut H,
-    incoming: Incoming,
+    decoded: Decoded<L::Message>,
 ) -> Result<Answer, ProtocolError> {
-    let Incoming {
+    let Decoded {
         id,
         request_id,
-        body,
-        fds,
-    } = incoming;
-    let name = L::message_name(id).unwrap_or("unknown message");
-    let mut decoder = Decoder::new(&body, fds);
-    let decoded =
-        L::decode_message(id, &mut decoder).and_then(|message| decoder.finish().map(|()| message));
-    let message = decoded.map_err(|error| {
-        ProtocolError::new(ProtocolErrorKind::MalformedMessage {
-            endpoint: L::NAME,
-            message_id: id,
-            reason: error.to_string(),
-        })
-    })?;
-    trace!("handle {}::{name} {message:?}", L::NAME);
+        message,
+    } = decoded;
+    let message = message?;
+    if tracing::enabled!(tracing::Level::TRACE) {
+        let name = L::message_name(id).unwrap_or("unknown message");
+        trace!("handle {}::{name} {message:?}", L::NAME);
+    }
     let reply = handler.handle(message);
     Ok(answer_for::<L>(id, request_id, reply.kind, true))
 }
@@ -385,6 +404,10 @@ fn answer_for<L: Endpoint>(
     reply: ReplyKind,
     may_defer: bool,
 ) -> Answer {
+    if request_id.is_none() && matches!(reply, ReplyKind::None) {
+        // The common one-way case: nothing to answer, nothing to log.
+        return Answer::None;
+    }
     let name = L::message_name(id).unwrap_or("unknown message");
     match (request_id, reply) {
         (None, ReplyKind::None) => Answer::None,

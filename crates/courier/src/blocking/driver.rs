@@ -5,7 +5,7 @@
 //! the local endpoint are queued, and a thread waiting for them outside the
 //! lock (`serve`) is woken through an eventfd.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
@@ -16,7 +16,6 @@ use rustix::io::Errno;
 use tracing::{debug, warn};
 
 use crate::error::{Error, RemoteError};
-use crate::handler::Incoming;
 use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit};
 use crate::transport::{Transport, fail, feed_received};
@@ -48,7 +47,6 @@ pub(crate) struct State {
     pub(crate) core: Connection,
     writing: Option<Writing>,
     read_buffer: Vec<u8>,
-    pub(crate) incoming: VecDeque<Incoming>,
     responses: HashMap<RequestId, ResponseResult>,
     timed_out: HashSet<RequestId>,
     closed: Closed,
@@ -117,11 +115,14 @@ impl Driver {
         credentials: PeerCredentials,
     ) -> io::Result<Driver> {
         let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let mut core = Connection::new(config, Instant::now());
+        // Messages wait in the core until `dispatch` decodes them straight
+        // from its buffer.
+        core.enable_message_queue();
         let state = State {
-            core: Connection::new(config, Instant::now()),
+            core,
             writing: None,
             read_buffer: vec![0; READ_BUFFER],
-            incoming: VecDeque::new(),
             responses: HashMap::new(),
             timed_out: HashSet::new(),
             closed: Closed::Open,
@@ -303,7 +304,9 @@ impl Driver {
                     }
                     writing.written += written;
                     if writing.written >= writing.transmit.bytes.len() {
-                        state.writing = None;
+                        if let Some(done) = state.writing.take() {
+                            state.core.reuse_buffer(done.transmit.bytes);
+                        }
                     }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => return,
@@ -320,21 +323,8 @@ impl Driver {
         while let Some(event) = state.core.poll_event() {
             match event {
                 Event::HandshakeComplete => state.handshake_done = true,
-                Event::Message {
-                    id,
-                    request_id,
-                    body,
-                    fds,
-                    ..
-                } => {
-                    state.incoming.push_back(Incoming {
-                        id,
-                        request_id,
-                        body,
-                        fds,
-                    });
-                    self.wake_waiters(state);
-                }
+                // Never: the core queues messages apart (see `new`).
+                Event::Message { .. } => {}
                 Event::Response { request_id, result } => {
                     state.responses.insert(request_id, result);
                 }
@@ -348,6 +338,9 @@ impl Driver {
                     self.wake_waiters(state);
                 }
             }
+        }
+        if state.core.queued_messages() > 0 {
+            self.wake_waiters(state);
         }
     }
 
@@ -375,14 +368,14 @@ impl Driver {
             // No read here: input already in the socket makes the poll
             // below return at once, and the caller's next dispatch reads it.
             self.pump_output(&mut state, Instant::now());
-            if !state.incoming.is_empty() || state.is_closed() {
+            if state.core.queued_messages() > 0 || state.is_closed() {
                 return;
             }
             if !state.is_flushed() {
                 // Output left by a call that timed out mid-write: finish it
                 // (reading meanwhile) before waiting outside the lock.
                 let _ = self.drive(&mut state, |s| {
-                    (s.is_flushed() || !s.incoming.is_empty()).then_some(())
+                    (s.is_flushed() || s.core.queued_messages() > 0).then_some(())
                 });
                 return;
             }

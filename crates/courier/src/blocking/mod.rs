@@ -116,7 +116,7 @@ use crate::codec::{decode_from_parts, encode_to_parts};
 use crate::discovery::PeerPolicy;
 use crate::endpoint::{Endpoint, Message, Request};
 use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
-use crate::handler::{Handler, dispatch, queue_answer};
+use crate::handler::{Answer, Handler, decode, dispatch, queue_answer};
 use crate::limits::Limits;
 use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, EndpointInfo, Side};
@@ -281,13 +281,14 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     /// [`Error::Disconnected`] when the peer is gone, [`Error::LimitExceeded`]
     /// (nothing sent) when the message is over a limit, [`Error::Encode`].
     pub fn send<M: Message<Endpoint = P>>(&self, message: &M) -> Result<(), Error> {
-        let (body, fds) = encode_to_parts(message)?;
         trace!("send {}::{} {message:?}", P::NAME, M::NAME);
         let mut state = self.driver.lock();
         if state.is_closed() {
             return Err(state.take_close_error());
         }
-        state.core.send_oneway(P::MAGIC, M::ID, body, fds)?;
+        state
+            .core
+            .send_oneway_with(P::MAGIC, M::ID, |encoder| message.encode(encoder))?;
         self.driver.flush(&mut state)
     }
 
@@ -310,15 +311,19 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     /// As [`send`](Self::send); a write error of earlier buffered messages is
     /// reported by the call that writes them.
     pub fn send_buffered<M: Message<Endpoint = P>>(&self, message: &M) -> Result<(), Error> {
-        let (body, fds) = encode_to_parts(message)?;
         trace!("send (buffered) {}::{} {message:?}", P::NAME, M::NAME);
-        let len = body.len() + crate::proto::HEADER_LEN;
         let mut state = self.driver.lock();
         if state.is_closed() {
             return Err(state.take_close_error());
         }
-        state.core.send_oneway(P::MAGIC, M::ID, body, fds)?;
-        state.buffered = state.buffered.saturating_add(len);
+        let before = state.core.unsent_bytes();
+        state
+            .core
+            .send_oneway_with(P::MAGIC, M::ID, |encoder| message.encode(encoder))?;
+        // What this message added (with a shared-memory segment, only its
+        // descriptor frame: the body is not in the socket's way).
+        let len = state.core.unsent_bytes().saturating_sub(before);
+        state.buffered = state.buffered.saturating_add(len as usize);
         if state.buffered >= driver::COALESCE_BYTES {
             self.driver.flush(&mut state)
         } else {
@@ -355,40 +360,49 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
         let mut state = self.driver.lock();
         self.driver.pump(&mut state);
         let mut handled = 0;
+        let mut batch = Vec::new();
         loop {
-            let incoming = match state.incoming.pop_front() {
-                Some(incoming) => incoming,
-                None if handled == 0 && state.is_closed() => {
+            // Everything queued, decoded under one lock straight from the
+            // core's buffer (the batch allocates only for a second message).
+            let Some(first) = state.core.poll_message_with(decode::<L>) else {
+                if handled == 0 && state.is_closed() {
                     return Err(state.take_close_error());
                 }
-                None => return Ok(handled),
+                return Ok(handled);
             };
+            while let Some(decoded) = state.core.poll_message_with(decode::<L>) {
+                batch.push(decoded);
+            }
             // The handler runs without the lock: it may call or send through
             // a clone of this connection.
             drop(state);
-            let answer = dispatch::<L, H>(handler, incoming);
-            state = self.driver.lock();
-            match answer {
-                Ok(answer) => {
-                    match queue_answer(&mut state.core, answer) {
-                        // Nothing to write after most one-way messages: no
-                        // flush (and no system call) for them.
-                        Ok(()) if state.is_flushed() => {}
-                        Ok(()) => {
-                            // A peer that vanished is reported by the next dispatch.
-                            let _ = self.driver.flush(&mut state);
+            for decoded in std::iter::once(first).chain(batch.drain(..)) {
+                match dispatch::<L, H>(handler, decoded) {
+                    // Nothing to write after most one-way messages: no lock,
+                    // no flush (and no system call) for them.
+                    Ok(Answer::None) => {}
+                    Ok(answer) => {
+                        let mut state = self.driver.lock();
+                        match queue_answer(&mut state.core, answer) {
+                            Ok(()) if state.is_flushed() => {}
+                            Ok(()) => {
+                                // A peer that vanished is reported by the next dispatch.
+                                let _ = self.driver.flush(&mut state);
+                            }
+                            Err(error) => debug!("could not answer a request: {error}"),
                         }
-                        Err(error) => debug!("could not answer a request: {error}"),
+                    }
+                    Err(error) => {
+                        let mut state = self.driver.lock();
+                        state.core.close(CloseReason::Protocol(error.clone()));
+                        self.driver.pump(&mut state);
+                        state.mark_close_reported();
+                        return Err(Error::Protocol(error));
                     }
                 }
-                Err(error) => {
-                    state.core.close(CloseReason::Protocol(error.clone()));
-                    self.driver.pump(&mut state);
-                    state.mark_close_reported();
-                    return Err(Error::Protocol(error));
-                }
+                handled += 1;
             }
-            handled += 1;
+            state = self.driver.lock();
         }
     }
 
@@ -419,7 +433,7 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
 
     /// Messages received and not yet handed to a handler.
     pub fn queued_messages(&self) -> usize {
-        self.driver.lock().incoming.len()
+        self.driver.lock().core.queued_messages()
     }
 
     /// The peer's pid, uid and gid, as the kernel recorded them.

@@ -16,6 +16,7 @@ use super::pool::{
     PoolStats, RecvPool, SHM_DESCRIPTOR_LEN, SendLimits, SendPool, ShmDescriptor,
 };
 use super::{CloseReason, Config, EndpointInfo, Event, RequestId, Side, Transmit, earliest};
+use crate::codec::{EncodeError, Encoder};
 use crate::error::{
     EndpointName, Error, HandshakeError, HandshakeErrorKind, Limit, LimitError, LimitSide,
     ProtocolError, ProtocolErrorKind, RemoteError,
@@ -33,6 +34,17 @@ const REMEMBERED_TIMEOUTS: usize = 4096;
 const MAX_ERROR_MESSAGE: usize = 64 << 10;
 /// Input buffer capacity kept between messages; more is released.
 const KEPT_INPUT_CAPACITY: usize = 1 << 20;
+/// Capacity of a new output buffer: room for [`COALESCE_BYTES`] and the
+/// message that crosses it, so that it is not reallocated (a reallocation
+/// to this size would take fresh pages from the kernel each time).
+const OUTPUT_BUFFER_BYTES: usize = 2 * COALESCE_BYTES;
+/// Output buffers kept for reuse (see [`Connection::reuse_buffer`]): one
+/// being filled while one is written needs one spare; two bound what an
+/// idle connection keeps (at most [`MAX_SPARE_CAPACITY`] each, resident
+/// only as far as a burst of output ever filled them).
+const SPARE_BUFFERS: usize = 2;
+/// Largest output buffer kept for reuse; a bigger one is freed.
+const MAX_SPARE_CAPACITY: usize = 4 * COALESCE_BYTES;
 
 /// The protocol state of one connection, without any I/O.
 ///
@@ -131,6 +143,78 @@ pub struct Connection {
     recv_pool: RecvPool,
     /// The pool's counters (the segment figures are computed on demand).
     pool_counters: PoolStats,
+    /// Emptied output buffers, reused by [`Connection::send_oneway_with`]
+    /// and [`Connection::poll_transmit`] instead of allocating.
+    spare: Vec<Vec<u8>>,
+    /// Set by [`Connection::enable_message_queue`]: messages for the local
+    /// endpoint go to `messages`, not to `events`.
+    message_queue: bool,
+    /// Messages for [`Connection::poll_message_with`], in arrival order.
+    messages: VecDeque<QueuedMessage>,
+    /// The bodies of queued messages, one after the other; `arena[0]` is
+    /// the byte at absolute offset `arena_base`.
+    arena: Vec<u8>,
+    arena_base: usize,
+}
+
+/// A message for the local endpoint kept by the core until
+/// [`Connection::poll_message_with`] takes it.
+#[derive(Debug)]
+struct QueuedMessage {
+    magic: u32,
+    id: u32,
+    request_id: Option<RequestId>,
+    body: QueuedBody,
+    fds: Vec<OwnedFd>,
+}
+
+#[derive(Debug)]
+enum QueuedBody {
+    /// `len` bytes of the arena at absolute offset `start`.
+    Arena { start: usize, len: usize },
+    /// A body that came as a `Vec` of its own (out of a pool segment).
+    Owned(Vec<u8>),
+}
+
+/// The body of a frame being routed.
+enum FrameBody<'a> {
+    /// Still in the received bytes.
+    Borrowed(&'a [u8]),
+    /// Copied out (from a pool segment).
+    Owned(Vec<u8>),
+}
+
+impl FrameBody<'_> {
+    fn len(&self) -> usize {
+        match self {
+            FrameBody::Borrowed(body) => body.len(),
+            FrameBody::Owned(body) => body.len(),
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            FrameBody::Borrowed(body) => body.to_vec(),
+            FrameBody::Owned(body) => body,
+        }
+    }
+}
+
+/// A message for the local endpoint, lent by
+/// [`Connection::poll_message_with`]: its body borrowed from the core.
+#[derive(Debug)]
+pub struct MessageRef<'a> {
+    /// The local endpoint's magic.
+    pub magic: u32,
+    /// The message id (decode with [`Endpoint::decode_message`](crate::Endpoint::decode_message)).
+    pub id: u32,
+    /// `Some` for a request: answer it with [`Connection::send_response`]
+    /// or [`Connection::send_error_response`].
+    pub request_id: Option<RequestId>,
+    /// The message body.
+    pub body: &'a [u8],
+    /// The fds that came with it, in order.
+    pub fds: Vec<OwnedFd>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +308,11 @@ impl Connection {
             send_pool: SendPool::default(),
             recv_pool: RecvPool::default(),
             pool_counters: PoolStats::default(),
+            spare: Vec::new(),
+            message_queue: false,
+            messages: VecDeque::new(),
+            arena: Vec::new(),
+            arena_base: 0,
         };
         connection.pool_offer = connection.limits.shm_threshold.map(|_| PoolOffer {
             max_segments: connection.limits.shm_pool_segments,
@@ -304,6 +393,12 @@ impl Connection {
         !self.transmits.is_empty()
     }
 
+    /// Bytes queued for [`poll_transmit`](Self::poll_transmit) and not yet
+    /// taken (bounded by [`Limits::effective_max_unsent_bytes`]).
+    pub fn unsent_bytes(&self) -> u64 {
+        self.unsent_bytes
+    }
+
     /// What the shared-memory pool holds and has done: segments and bytes
     /// mapped on each side, frames sent through the pool and the socket.
     ///
@@ -343,6 +438,20 @@ impl Connection {
             return;
         }
         self.input_fds.extend(fds);
+        if self.state == State::Open && self.input_start == self.input.len() {
+            // Nothing left over from earlier input: take the frames
+            // straight from `bytes`, and keep only an unfinished one.
+            self.input.clear();
+            self.input_start = 0;
+            match self.read_frames(now, bytes) {
+                Ok(consumed) if self.state != State::Closed => {
+                    self.input.extend_from_slice(&bytes[consumed..]);
+                }
+                Ok(_) => {}
+                Err(reason) => self.close_with(reason),
+            }
+            return;
+        }
         self.input.extend_from_slice(bytes);
         if self.state == State::Handshaking {
             if !self.input_fds.is_empty() {
@@ -365,11 +474,18 @@ impl Connection {
             }
         }
         if self.state == State::Open {
-            if let Err(reason) = self.read_frames(now) {
-                self.close_with(reason);
-                return;
+            // Out of `self` while frames are taken from it (they may queue
+            // output, and a close drops the input).
+            let input = std::mem::take(&mut self.input);
+            match self.read_frames(now, &input[self.input_start..]) {
+                Ok(consumed) if self.state != State::Closed => {
+                    self.input = input;
+                    self.input_start += consumed;
+                    self.compact_input();
+                }
+                Ok(_) => {}
+                Err(reason) => self.close_with(reason),
             }
-            self.compact_input();
         }
     }
 
@@ -567,6 +683,118 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues one-way message `id` of endpoint `magic` (the peer's), with
+    /// `encode` writing its body straight into the output buffer: no body
+    /// `Vec` of its own, no copy, and no allocation once the output buffers
+    /// are reused ([`reuse_buffer`](Self::reuse_buffer)). The fast path for
+    /// a stream of small messages; the bytes on the wire are the same as
+    /// [`send_oneway`](Self::send_oneway)'s.
+    ///
+    /// A message that turns out to carry fds, or to be large enough for the
+    /// shared-memory pool, is moved out and sent as `send_oneway` would;
+    /// either way it keeps its place among the frames queued before and
+    /// after it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_oneway`](Self::send_oneway), plus [`Error::Encode`] when
+    /// `encode` fails; nothing is queued then, and the fds it added are
+    /// closed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Event, Side};
+    /// use courier::Limits;
+    ///
+    /// let now = Instant::now();
+    /// let info = EndpointInfo::named("Echo", 1);
+    /// let config = |side| Config::new(side, info, info, Limits::default());
+    /// let mut client = Connection::new(config(Side::Client), now);
+    /// let mut server = Connection::new(config(Side::Server), now);
+    /// let mut pump = |from: &mut Connection, to: &mut Connection| {
+    ///     while let Some(t) = from.poll_transmit() {
+    ///         to.handle_input(now, &t.bytes, t.fds);
+    ///     }
+    /// };
+    /// pump(&mut client, &mut server);
+    /// pump(&mut server, &mut client);
+    ///
+    /// client.send_oneway_with(1, 7, |encoder| encoder.encode(&42u32)).unwrap();
+    /// pump(&mut client, &mut server);
+    /// assert!(matches!(server.poll_event(), Some(Event::HandshakeComplete)));
+    /// match server.poll_event() {
+    ///     Some(Event::Message { id: 7, body, .. }) => assert_eq!(body, 42u32.to_le_bytes()),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
+    pub fn send_oneway_with<F>(&mut self, magic: u32, id: u32, encode: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut Encoder) -> Result<(), EncodeError>,
+    {
+        self.check_can_send(magic)?;
+        // Append to the last queued transmit while it has room (fds of
+        // its own stay with its first byte), else start one.
+        let appending = self
+            .transmits
+            .back()
+            .is_some_and(|last| last.bytes.len() + HEADER_LEN <= COALESCE_BYTES);
+        let mut bytes = match self.transmits.back_mut() {
+            Some(last) if appending => std::mem::take(&mut last.bytes),
+            _ => self
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(OUTPUT_BUFFER_BYTES)),
+        };
+        let frame_start = bytes.len();
+        bytes.extend_from_slice(&[0; HEADER_LEN]);
+        let mut encoder = Encoder::from_vec(bytes);
+        let encoded = encode(&mut encoder);
+        let (mut bytes, fds) = encoder.into_parts();
+        let body_start = frame_start + HEADER_LEN;
+        let body_len = bytes.len() - body_start;
+        let to_pool = self
+            .pool_send
+            .is_some_and(|pool| body_len >= pool.threshold);
+        let outcome = match encoded {
+            Err(error) => Err(Error::from(error)),
+            Ok(()) if !fds.is_empty() || to_pool => {
+                // The general path: the body as a `Vec` of its own.
+                let body = bytes[body_start..].to_vec();
+                bytes.truncate(frame_start);
+                self.put_back_output(bytes, appending);
+                return self.send_oneway(magic, id, body, fds);
+            }
+            Ok(()) => self.check_outgoing_size(body_len, 0),
+        };
+        if let Err(error) = outcome {
+            bytes.truncate(frame_start);
+            self.put_back_output(bytes, appending);
+            return Err(error);
+        }
+        // Fits: checked against a limit below u32::MAX.
+        let header = FrameHeader {
+            payload_len: body_len as u32,
+            magic,
+            message_id: id,
+            request_id: 0,
+            fd_count: 0,
+            flags: 0,
+        };
+        bytes[frame_start..body_start].copy_from_slice(&header.to_bytes());
+        trace!(
+            bytes = body_len,
+            "send {}::{}",
+            self.peer.name,
+            self.peer.describe(id)
+        );
+        self.pool_counters.sent_through_socket += 1;
+        self.put_back_output(bytes, appending);
+        self.count_unsent((HEADER_LEN + body_len) as u64);
+        Ok(())
+    }
+
     /// Queues the response to request `request_id` received from the peer.
     /// The header's magic and id follow from the request (its magic, its id
     /// plus one).
@@ -681,15 +909,146 @@ impl Connection {
             }
             if let Some(next) = self.transmits.pop_front() {
                 transmit.bytes.extend_from_slice(&next.bytes);
+                self.reuse_buffer(next.bytes);
             }
         }
         self.unsent_bytes -= transmit.bytes.len() as u64;
         Some(transmit)
     }
 
+    /// Gives back the buffer of a [`Transmit`] the driver has written, so
+    /// that the next output reuses its allocation instead of making one.
+    /// Optional: a driver that drops its transmits works the same, only
+    /// allocating more.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Side};
+    /// use courier::{Limits, NoMessages};
+    ///
+    /// let info = EndpointInfo::of::<NoMessages>();
+    /// let config = Config::new(Side::Client, info, info, Limits::default());
+    /// let mut client = Connection::new(config, Instant::now());
+    /// let hello = client.poll_transmit().unwrap();
+    /// // ... written to the socket ...
+    /// client.reuse_buffer(hello.bytes);
+    /// ```
+    pub fn reuse_buffer(&mut self, mut bytes: Vec<u8>) {
+        let capacity = bytes.capacity();
+        if self.spare.len() < SPARE_BUFFERS
+            && (COALESCE_BYTES..=MAX_SPARE_CAPACITY).contains(&capacity)
+        {
+            bytes.clear();
+            self.spare.push(bytes);
+        }
+    }
+
     /// The next event.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    /// From now on, keeps messages for the local endpoint in a queue of
+    /// their own, taken with [`poll_message_with`](Self::poll_message_with)
+    /// straight from the core's buffer (no `Vec` per message), instead of
+    /// delivering them as [`Event::Message`]. Call it before the handshake
+    /// completes.
+    ///
+    /// Messages keep their order among themselves; the other events
+    /// (responses, timeouts, [`Event::Closed`]) no longer interleave with
+    /// them. Messages that arrived before [`Event::Closed`] stay queued
+    /// after it: a driver hands them to the application, then reports the
+    /// close, as it would with `Event::Message`.
+    pub fn enable_message_queue(&mut self) {
+        self.message_queue = true;
+    }
+
+    /// Messages waiting for [`poll_message_with`](Self::poll_message_with).
+    pub fn queued_messages(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Lends the next queued message to `take` (see
+    /// [`enable_message_queue`](Self::enable_message_queue)) and returns
+    /// what it returns; `None` when no message waits. The body is borrowed
+    /// from the core: decode it inside `take`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use courier::proto::{Config, Connection, EndpointInfo, Event, Side};
+    /// use courier::Limits;
+    ///
+    /// let now = Instant::now();
+    /// let info = EndpointInfo::named("Echo", 1);
+    /// let config = |side| Config::new(side, info, info, Limits::default());
+    /// let mut client = Connection::new(config(Side::Client), now);
+    /// let mut server = Connection::new(config(Side::Server), now);
+    /// server.enable_message_queue();
+    /// let mut pump = |from: &mut Connection, to: &mut Connection| {
+    ///     while let Some(t) = from.poll_transmit() {
+    ///         to.handle_input(now, &t.bytes, t.fds);
+    ///     }
+    /// };
+    /// pump(&mut client, &mut server);
+    /// pump(&mut server, &mut client);
+    ///
+    /// client.send_oneway(1, 7, vec![1, 2, 3], Vec::new()).unwrap();
+    /// pump(&mut client, &mut server);
+    /// assert!(matches!(server.poll_event(), Some(Event::HandshakeComplete)));
+    /// assert!(server.poll_event().is_none());
+    /// let sum = server.poll_message_with(|m| m.body.iter().map(|&b| u32::from(b)).sum::<u32>());
+    /// assert_eq!(sum, Some(6));
+    /// assert_eq!(server.queued_messages(), 0);
+    /// ```
+    pub fn poll_message_with<R>(&mut self, take: impl FnOnce(MessageRef<'_>) -> R) -> Option<R> {
+        let QueuedMessage {
+            magic,
+            id,
+            request_id,
+            body,
+            fds,
+        } = self.messages.pop_front()?;
+        let result = match body {
+            QueuedBody::Arena { start, len } => {
+                let at = start - self.arena_base;
+                let result = take(MessageRef {
+                    magic,
+                    id,
+                    request_id,
+                    body: &self.arena[at..at + len],
+                    fds,
+                });
+                self.release_arena(at + len);
+                result
+            }
+            QueuedBody::Owned(body) => take(MessageRef {
+                magic,
+                id,
+                request_id,
+                body: &body,
+                fds,
+            }),
+        };
+        if self.messages.is_empty() {
+            self.arena.clear();
+            self.arena_base = 0;
+            if self.arena.capacity() > KEPT_INPUT_CAPACITY {
+                self.arena.shrink_to(KEPT_INPUT_CAPACITY);
+            }
+        }
+        Some(result)
+    }
+
+    /// The arena's bytes before `consumed` (relative) were taken: drop them
+    /// once they are half of it, so that it does not grow while messages
+    /// keep coming faster than they are taken.
+    fn release_arena(&mut self, consumed: usize) {
+        if consumed >= 4096 && consumed >= self.arena.len() / 2 {
+            self.arena.drain(..consumed);
+            self.arena_base += consumed;
+        }
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must next be called: the
@@ -742,8 +1101,28 @@ impl Connection {
     /// [`Limits::effective_max_unsent_bytes`] unread is disconnected: it
     /// cannot make this side buffer without bound.
     fn push_transmit(&mut self, transmit: Transmit) {
-        self.unsent_bytes += transmit.bytes.len() as u64;
+        let len = transmit.bytes.len() as u64;
         self.transmits.push_back(transmit);
+        self.count_unsent(len);
+    }
+
+    /// Returns the output buffer [`Connection::send_oneway_with`] encoded
+    /// into: to the last transmit it came from, as a new transmit, or (when
+    /// nothing was written into a fresh one) to the spares.
+    fn put_back_output(&mut self, bytes: Vec<u8>, appending: bool) {
+        match self.transmits.back_mut() {
+            Some(last) if appending => last.bytes = bytes,
+            _ if bytes.is_empty() => self.reuse_buffer(bytes),
+            _ => self.transmits.push_back(Transmit {
+                bytes,
+                fds: Vec::new(),
+            }),
+        }
+    }
+
+    /// Counts `len` more bytes of queued output.
+    fn count_unsent(&mut self, len: u64) {
+        self.unsent_bytes += len;
         let maximum = self.limits.effective_max_unsent_bytes();
         if self.unsent_bytes > maximum {
             let error = LimitError::new(
@@ -1140,10 +1519,12 @@ impl Connection {
         self.push_transmit(Transmit { bytes, fds });
     }
 
-    /// Takes every complete frame from the input.
-    fn read_frames(&mut self, now: Instant) -> Result<(), CloseReason> {
+    /// Takes every complete frame from `data` (received bytes, not yet
+    /// taken) and returns how many bytes that was.
+    fn read_frames(&mut self, now: Instant, data: &[u8]) -> Result<usize, CloseReason> {
+        let mut at = 0;
         loop {
-            let available = self.input.len() - self.input_start;
+            let available = data.len() - at;
             if available < HEADER_LEN {
                 if available == 0 && !self.input_fds.is_empty() {
                     return Err(ProtocolError::new(ProtocolErrorKind::StrayFds(
@@ -1161,12 +1542,12 @@ impl Connection {
                     )
                     .into());
                 }
-                return Ok(());
+                return Ok(at);
             }
-            let mut header_bytes = [0u8; HEADER_LEN];
-            header_bytes
-                .copy_from_slice(&self.input[self.input_start..self.input_start + HEADER_LEN]);
-            let header = FrameHeader::parse(&header_bytes);
+            let Some(header_bytes) = data[at..].first_chunk::<HEADER_LEN>() else {
+                return Ok(at);
+            };
+            let header = FrameHeader::parse(header_bytes);
             self.check_incoming_header(&header)?;
             let fd_count = usize::from(header.fd_count);
             if self.input_fds.len() < fd_count {
@@ -1184,22 +1565,25 @@ impl Connection {
                     ))
                     .into());
                 }
-                return Ok(());
+                return Ok(at);
             }
-            let body_start = self.input_start + HEADER_LEN;
-            let body = self.input[body_start..self.input_start + frame_len].to_vec();
-            self.input_start += frame_len;
-            let fds: Vec<OwnedFd> = self.input_fds.drain(..fd_count).collect();
+            let body = &data[at + HEADER_LEN..at + frame_len];
+            at += frame_len;
+            let fds: Vec<OwnedFd> = if fd_count == 0 {
+                Vec::new()
+            } else {
+                self.input_fds.drain(..fd_count).collect()
+            };
             if self.pool_send.is_some() && header.magic == CONTROL_MAGIC && !header.is_response() {
-                self.handle_control(now, header, &body, fds)?;
+                self.handle_control(now, header, body, fds)?;
                 continue;
             }
             if header.flags & FLAG_SHM != 0 {
-                let (header, body, fds) = self.take_from_pool(header, &body, fds)?;
-                self.route_frame(now, header, body, fds)?;
+                let (header, body, fds) = self.take_from_pool(header, body, fds)?;
+                self.route_frame(now, header, FrameBody::Owned(body), fds)?;
                 continue;
             }
-            self.route_frame(now, header, body, fds)?;
+            self.route_frame(now, header, FrameBody::Borrowed(body), fds)?;
         }
     }
 
@@ -1335,16 +1719,18 @@ impl Connection {
         &mut self,
         now: Instant,
         header: FrameHeader,
-        body: Vec<u8>,
+        body: FrameBody<'_>,
         fds: Vec<OwnedFd>,
     ) -> Result<(), CloseReason> {
         let request_id = RequestId::new(header.request_id);
         if header.is_response() {
             let request_id = request_id
                 .ok_or_else(|| ProtocolError::new(ProtocolErrorKind::ResponseWithoutRequest))?;
+            let body = body.into_vec();
             return self.route_response(request_id, header, body, fds);
         }
         if header.magic == INTROSPECT_MAGIC && self.local.magic != INTROSPECT_MAGIC {
+            let body = body.into_vec();
             return self.answer_introspection(now, header, body, fds);
         }
         if header.magic != self.local.magic {
@@ -1377,11 +1763,32 @@ impl Connection {
             self.local.name,
             self.local.describe(header.message_id)
         );
+        if self.message_queue {
+            let body = match body {
+                FrameBody::Borrowed(body) => {
+                    let start = self.arena_base + self.arena.len();
+                    self.arena.extend_from_slice(body);
+                    QueuedBody::Arena {
+                        start,
+                        len: self.arena_base + self.arena.len() - start,
+                    }
+                }
+                FrameBody::Owned(body) => QueuedBody::Owned(body),
+            };
+            self.messages.push_back(QueuedMessage {
+                magic: header.magic,
+                id: header.message_id,
+                request_id,
+                body,
+                fds,
+            });
+            return Ok(());
+        }
         self.events.push_back(Event::Message {
             magic: header.magic,
             id: header.message_id,
             request_id,
-            body,
+            body: body.into_vec(),
             fds,
         });
         Ok(())

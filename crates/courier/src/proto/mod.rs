@@ -38,7 +38,7 @@ use std::num::NonZeroU32;
 use std::os::fd::OwnedFd;
 use std::time::Instant;
 
-pub use connection::{COALESCE_BYTES, Connection};
+pub use connection::{COALESCE_BYTES, Connection, MessageRef};
 pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
 pub use hello::{
     HELLO_FLAG_ANY_PEER, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION,
@@ -405,5 +405,7 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
     }
 }
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

@@ -278,13 +278,14 @@ pub(crate) fn start_call<R: Request>(
 
 /// Encodes and queues a one-way message.
 pub(crate) fn send_oneway<M: Message>(shared: &Shared, message: &M) -> Result<(), Error> {
-    let (body, fds) = encode_to_parts(message)?;
     trace!(
         "send {}::{} {message:?}",
         <M::Endpoint as Endpoint>::NAME,
         M::NAME
     );
-    shared.send_oneway(<M::Endpoint as Endpoint>::MAGIC, M::ID, body, fds)
+    shared.send_oneway_with(<M::Endpoint as Endpoint>::MAGIC, M::ID, |encoder| {
+        message.encode(encoder)
+    })
 }
 
 /// The response to a call: resolves to `Result<T, Error>`.

@@ -30,7 +30,7 @@ use tracing::{debug, trace, warn};
 
 use crate::endpoint::Endpoint;
 use crate::error::{Error, HandshakeError, ProtocolError, RemoteError};
-use crate::handler::{Answer, Incoming, Reply, dispatch, queue_answer};
+use crate::handler::{Answer, Decoded, Reply, decode, dispatch, queue_answer};
 use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit, earliest};
 use crate::transport::{fail, feed_received, recv_with_fds, send_with_fds};
@@ -137,8 +137,12 @@ impl Shared {
         credentials: PeerCredentials,
     ) -> (Arc<Shared>, watch::Sender<()>) {
         let (ended_tx, ended) = watch::channel(());
+        let mut core = Connection::new(config, Instant::now());
+        // Messages wait in the core until the driver decodes them straight
+        // from its buffer.
+        core.enable_message_queue();
         let state = State {
-            core: Connection::new(config, Instant::now()),
+            core,
             writing: None,
             calls: HashMap::new(),
             closed: Closed::Open,
@@ -217,20 +221,17 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// Queues one-way message `id`.
-    pub(crate) fn send_oneway(
-        &self,
-        magic: u32,
-        id: u32,
-        body: Vec<u8>,
-        fds: Vec<OwnedFd>,
-    ) -> Result<(), Error> {
+    /// Queues one-way message `id`, encoded by `encode` straight into the
+    /// core's output buffer ([`Connection::send_oneway_with`]).
+    pub(crate) fn send_oneway_with<F>(&self, magic: u32, id: u32, encode: F) -> Result<(), Error>
+    where
+        F: FnOnce(&mut crate::codec::Encoder) -> Result<(), crate::codec::EncodeError>,
+    {
         let mut state = self.lock();
         state.check_open()?;
-        // Output already queued means the driver is due to write anyway: it
-        // holds a wake-up permit or waits for the socket to take more.
+        // As `send_oneway`: queued output means the driver is due anyway.
         let driver_due = !state.is_flushed();
-        state.core.send_oneway(magic, id, body, fds)?;
+        state.core.send_oneway_with(magic, id, encode)?;
         drop(state);
         if !driver_due {
             self.wake.notify_one();
@@ -452,12 +453,13 @@ impl Running {
     ) -> CloseReason {
         let mut setup = Some(setup);
         let mut handler: Option<MessageFn<L>> = None;
-        let mut incoming: VecDeque<Incoming> = VecDeque::new();
+        let mut incoming: VecDeque<Decoded<L::Message>> = VecDeque::new();
         let shared = Arc::clone(&self.shared);
         loop {
             let handshake_done = {
                 let mut state = shared.lock();
-                self.pump_input(&mut state, &mut incoming);
+                self.pump_input(&mut state);
+                take_messages::<L>(&mut state, &mut incoming);
                 state.handshake_done
             };
             // Before the output is written: a server registers its client
@@ -477,8 +479,9 @@ impl Running {
             }
             let (deadline, want_write) = {
                 let mut state = shared.lock();
-                self.pump_output(&mut state, &mut incoming);
+                self.pump_output(&mut state);
                 if state.core.is_closed() {
+                    take_messages::<L>(&mut state, &mut incoming);
                     break;
                 }
                 (
@@ -521,10 +524,14 @@ impl Running {
 
     /// Decodes and handles one message, then queues its answer. `false` when
     /// it did not decode (the connection is then closed).
-    fn handle_one<L: Endpoint>(&self, handler: &mut MessageFn<L>, incoming: Incoming) -> bool {
-        let is_request = incoming.request_id.is_some();
+    fn handle_one<L: Endpoint>(
+        &self,
+        handler: &mut MessageFn<L>,
+        decoded: Decoded<L::Message>,
+    ) -> bool {
+        let is_request = decoded.request_id.is_some();
         let mut handle = |message: L::Message| handler(message, is_request);
-        match dispatch::<L, _>(&mut handle, incoming) {
+        match dispatch::<L, _>(&mut handle, decoded) {
             Ok(Answer::Deferred(deferred)) => {
                 let shared = Arc::downgrade(&self.shared);
                 deferred.bind::<L>(move |answer| {
@@ -551,19 +558,19 @@ impl Running {
     }
 
     /// The first half of a round, without waiting: timers, reads, events.
-    fn pump_input(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+    fn pump_input(&mut self, state: &mut State) {
         let now = Instant::now();
         state.core.handle_timeout(now);
         self.read_available(state, now);
-        self.drain_events(state, incoming);
+        self.drain_events(state);
     }
 
     /// The second half: writes, events (a failed write, a close by a
     /// handle; never a message, which only input brings), closing.
-    fn pump_output(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+    fn pump_output(&mut self, state: &mut State) {
         let now = Instant::now();
         self.write_available(state);
-        self.drain_events(state, incoming);
+        self.drain_events(state);
         if state.closing && !state.core.is_closed() {
             let linger_over = self.linger_until.is_some_and(|until| until <= now);
             if state.is_flushed() || linger_over {
@@ -574,7 +581,7 @@ impl Running {
                     );
                 }
                 state.core.close(CloseReason::Local);
-                self.drain_events(state, incoming);
+                self.drain_events(state);
             } else if self.linger_until.is_none() {
                 self.linger_until = now.checked_add(CLOSE_LINGER);
             }
@@ -641,7 +648,9 @@ impl Running {
                     }
                     writing.written += written;
                     if writing.written >= writing.transmit.bytes.len() {
-                        state.writing = None;
+                        if let Some(done) = state.writing.take() {
+                            state.core.reuse_buffer(done.transmit.bytes);
+                        }
                     }
                 }
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -662,24 +671,13 @@ impl Running {
         self.socket.write = None;
     }
 
-    fn drain_events(&mut self, state: &mut State, incoming: &mut VecDeque<Incoming>) {
+    fn drain_events(&mut self, state: &mut State) {
         while let Some(event) = state.core.poll_event() {
             match event {
                 Event::HandshakeComplete => state.handshake_done = true,
-                Event::Message {
-                    id,
-                    request_id,
-                    body,
-                    fds,
-                    ..
-                } => {
-                    incoming.push_back(Incoming {
-                        id,
-                        request_id,
-                        body,
-                        fds,
-                    });
-                }
+                // Never: the core queues messages apart (see `Shared::new`);
+                // `take_messages` takes them.
+                Event::Message { .. } => {}
                 Event::Response { request_id, result } => {
                     // A caller that gave up dropped its receiver; the response
                     // (and its fds) is dropped with the error.
@@ -703,6 +701,15 @@ impl Running {
                 }
             }
         }
+    }
+}
+
+/// Decodes every message the core queued, straight from its buffer (under
+/// the lock: decoding is short and never blocks), for the handler to take
+/// outside the lock.
+fn take_messages<L: Endpoint>(state: &mut State, incoming: &mut VecDeque<Decoded<L::Message>>) {
+    while let Some(decoded) = state.core.poll_message_with(decode::<L>) {
+        incoming.push_back(decoded);
     }
 }
 
