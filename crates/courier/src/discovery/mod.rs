@@ -209,6 +209,53 @@ pub fn connect(name: &str) -> Result<UnixStream, DiscoveryError> {
     Portal::from_env()?.connect(name)
 }
 
+/// Connects to the service `name` in this session's portal directory,
+/// retrying until `deadline` while the service is not running yet or is
+/// being restarted: for clients that start together with their service, or
+/// that reconnect after it went away.
+///
+/// A failed attempt is retried when the socket is missing
+/// ([`DiscoveryErrorKind::NotRunning`]), left from an instance that is gone
+/// ([`DiscoveryErrorKind::StaleSocket`]), or its listen queue is full;
+/// pauses start at 5 ms and double up to 100 ms (never past `deadline`).
+/// Every other error (an invalid name, an unsafe directory, a socket of
+/// another user) is returned at once. Only the connect is retried: a
+/// handshake that fails afterwards (the service shutting down as the client
+/// arrives) is the caller's to retry.
+///
+/// # Errors
+///
+/// The last attempt's error once `deadline` has passed, or the first error
+/// that retrying cannot cure; as [`connect`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use courier::discovery::{DiscoveryErrorKind, Portal};
+///
+/// let dir = tempfile::tempdir()?;
+/// let portal = Portal::at(dir.path().join("portal"));
+/// // Nobody serves `clipboard`: the retries give up at the deadline.
+/// let deadline = Instant::now() + Duration::from_millis(30);
+/// let error = portal.connect_with_retry("clipboard", deadline).unwrap_err();
+/// assert!(matches!(error.kind(), DiscoveryErrorKind::NotRunning { .. }));
+/// assert!(Instant::now() >= deadline);
+///
+/// // Once it listens, the same call connects.
+/// let listener = portal.bind("clipboard")?;
+/// let deadline = Instant::now() + Duration::from_secs(5);
+/// let stream = portal.connect_with_retry("clipboard", deadline)?;
+/// # drop((stream, listener));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn connect_with_retry(
+    name: &str,
+    deadline: std::time::Instant,
+) -> Result<UnixStream, DiscoveryError> {
+    Portal::from_env()?.connect_with_retry(name, deadline)
+}
+
 /// The socket path a client of the service `name` connects to in this
 /// session's portal directory, once the directory is found trustworthy; for
 /// drivers that connect on their own (tokio). Errors as [`connect`]'s, and

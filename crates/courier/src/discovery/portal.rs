@@ -6,6 +6,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use tracing::debug;
 
@@ -173,6 +174,37 @@ impl Portal {
         UnixStream::connect(&path).map_err(|error| classify_connect_error(name, path, error))
     }
 
+    /// Connects to the service `name`, retrying while it is not there yet
+    /// or is being restarted, until `deadline`: see
+    /// [`connect_with_retry`](super::connect_with_retry).
+    ///
+    /// # Errors
+    ///
+    /// As [`connect_with_retry`](super::connect_with_retry).
+    pub fn connect_with_retry(
+        &self,
+        name: &str,
+        deadline: Instant,
+    ) -> Result<UnixStream, DiscoveryError> {
+        let mut pause = RETRY_FIRST_PAUSE;
+        let mut attempts = 1u32;
+        loop {
+            let error = match self.connect(name) {
+                Ok(stream) => return Ok(stream),
+                Err(error) if is_transient(&error) => error,
+                Err(error) => return Err(error),
+            };
+            let now = Instant::now();
+            if now >= deadline {
+                debug!("gave up connecting to `{name}` after {attempts} attempts: {error}");
+                return Err(error);
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(RETRY_MAX_PAUSE);
+            attempts += 1;
+        }
+    }
+
     /// The socket path a client of `name` connects to, once the portal
     /// directory is found trustworthy; [`DiscoveryErrorKind::NotRunning`]
     /// when it does not exist.
@@ -183,6 +215,23 @@ impl Portal {
             Err(error) if is_not_found(&error) => Err(not_running(name, path)),
             Err(error) => Err(error),
         }
+    }
+}
+
+/// The first pause of [`Portal::connect_with_retry`], doubled after each
+/// failed attempt.
+const RETRY_FIRST_PAUSE: Duration = Duration::from_millis(5);
+/// The longest pause between two attempts of [`Portal::connect_with_retry`].
+const RETRY_MAX_PAUSE: Duration = Duration::from_millis(100);
+
+/// Whether a failed connect may succeed if tried again: the service is not
+/// there (yet, or between two instances), its socket is left from an
+/// instance that is gone, or its listen queue is full.
+fn is_transient(error: &DiscoveryError) -> bool {
+    match error.kind() {
+        DiscoveryErrorKind::NotRunning { .. } | DiscoveryErrorKind::StaleSocket { .. } => true,
+        DiscoveryErrorKind::Io { source, .. } => source.kind() == io::ErrorKind::WouldBlock,
+        _ => false,
     }
 }
 

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{FileType, MemfdFlags, OFlags, SealFlags};
+use rustix::fs::{FileType, MemfdFlags, OFlags, SealFlags, SeekFrom};
 use rustix::io::Errno;
 
 use super::ShmError;
@@ -29,9 +29,36 @@ const READ_ONLY_SEALS: SealFlags = SealFlags::WRITE
 /// On the wire: a `bool` (valid), then, when valid, the size as a `u32` and
 /// the fd (out of band). On receipt the size is checked against the real size
 /// of the file, so a peer cannot make the receiver touch memory that is not
-/// there; see the [module docs](super) for what the peer can still do to an
-/// unsealed buffer, and [`SharedBuffer::seal_read_only`] for how a sender
+/// there; see the [module docs](super) for what the peer can still change in
+/// an unsealed buffer, and [`SharedBuffer::seal_read_only`] for how a sender
 /// gives that up.
+///
+/// # No `SIGBUS` from a shrinking file
+///
+/// A received file that could still shrink would raise `SIGBUS` in the
+/// receiver on the first touch of a page the sender cut off. So a buffer is
+/// only ever mapped once its file is sealed against shrinking
+/// (`F_SEAL_SHRINK`):
+///
+/// 1. a file that carries the seal already is mapped (courier's own buffers
+///    are created with it);
+/// 2. otherwise the receiver adds the seal itself, which works for any
+///    memfd created with `MFD_ALLOW_SEALING` and without `F_SEAL_SEAL`, sent
+///    with write access; the size is checked after sealing, so it cannot
+///    drop in between;
+/// 3. otherwise (a memfd without sealing, a `/dev/shm` file, a read-only fd)
+///    the receiver takes a **private copy**: it reads the bytes with
+///    `pread` (which returns short instead of faulting if the file shrinks
+///    meanwhile, a decode error) into a new buffer of its own. Holes in the
+///    sender's file stay holes, so a sparse file cannot make the receiver
+///    commit memory the sender never did. The copy no longer shares memory
+///    with the sender: writes on either side are not seen by the other
+///    ([`SharedBuffer::is_private_copy`] says so).
+///
+/// Copying rather than refusing keeps peers that cannot seal (a C++ LibIPC
+/// peer's `anon_create` memfds have no `MFD_ALLOW_SEALING`) working, at the
+/// cost of one copy. A receiver that needs the shared mapping should require
+/// `!is_private_copy()`.
 ///
 /// # Example
 ///
@@ -61,10 +88,16 @@ pub struct SharedBuffer {
 struct Inner {
     fd: OwnedFd,
     mapping: Mapping,
+    /// A receiver's copy of a file it could not protect against shrinking.
+    private_copy: bool,
 }
 
 impl SharedBuffer {
     /// A new zeroed buffer of `len` bytes, mapped read-write.
+    ///
+    /// Its file is sealed against shrinking from the start
+    /// (`F_SEAL_SHRINK`), so a receiver can map it without fear of `SIGBUS`
+    /// (see [the type's docs](SharedBuffer#no-sigbus-from-a-shrinking-file)).
     ///
     /// # Errors
     ///
@@ -86,10 +119,18 @@ impl SharedBuffer {
             len,
             source: e.into(),
         })?;
+        rustix::fs::fcntl_add_seals(&fd, SealFlags::SHRINK).map_err(|e| ShmError::Create {
+            len,
+            source: e.into(),
+        })?;
         let mapping = Mapping::map(fd.as_fd(), len, Access::ReadWrite)
             .map_err(|source| ShmError::Map { len, source })?;
         Ok(SharedBuffer {
-            inner: Some(Inner { fd, mapping }),
+            inner: Some(Inner {
+                fd,
+                mapping,
+                private_copy: false,
+            }),
         })
     }
 
@@ -187,7 +228,11 @@ impl SharedBuffer {
         let mapping = Mapping::map(fd.as_fd(), len, inner.mapping.access())
             .map_err(|source| ShmError::Map { len, source })?;
         Ok(SharedBuffer {
-            inner: Some(Inner { fd, mapping }),
+            inner: Some(Inner {
+                fd,
+                mapping,
+                private_copy: inner.private_copy,
+            }),
         })
     }
 
@@ -274,14 +319,33 @@ impl SharedBuffer {
         rustix::fs::fcntl_get_seals(&inner.fd).is_ok_and(|seals| seals.contains(needed))
     }
 
-    /// Maps a buffer received from a peer, after checking that the file
-    /// really holds the `len` bytes it claims.
+    /// True for a received buffer that is this process's private copy of
+    /// the sender's memory, taken because the sender's file could not be
+    /// sealed against shrinking (see
+    /// [the type's docs](SharedBuffer#no-sigbus-from-a-shrinking-file)):
+    /// it holds the bytes as they were on receipt, and writes on either
+    /// side are no longer seen by the other. False for buffers made here,
+    /// buffers mapped from the sender's file, and the invalid buffer.
+    ///
+    /// ```
+    /// # use courier::codec::{decode_from_parts, encode_to_parts};
+    /// # use courier::shm::SharedBuffer;
+    /// // courier's own buffers are sealed against shrinking: shared, not copied.
+    /// let buffer = SharedBuffer::from_bytes(b"shared")?;
+    /// let (bytes, fds) = encode_to_parts(&buffer)?;
+    /// let received: SharedBuffer = decode_from_parts(&bytes, fds)?;
+    /// assert!(!received.is_private_copy());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_private_copy(&self) -> bool {
+        self.inner.as_ref().is_some_and(|inner| inner.private_copy)
+    }
+
+    /// Maps a buffer received from a peer once its file can no longer
+    /// shrink, after checking that it really holds the `len` bytes it
+    /// claims; takes a private copy of a file that cannot be sealed.
     fn from_received(fd: OwnedFd, len: usize) -> Result<SharedBuffer, DecodeError> {
-        let stat = rustix::fs::fstat(&fd).map_err(|e| {
-            DecodeError::from(DecodeErrorKind::Io(format!(
-                "fstat of a received shared buffer failed: {e}"
-            )))
-        })?;
+        let stat = fstat_received(&fd)?;
         let file_type = FileType::from_raw_mode(stat.st_mode);
         if file_type != FileType::RegularFile {
             return Err(DecodeErrorKind::Invalid(format!(
@@ -289,23 +353,139 @@ impl SharedBuffer {
             ))
             .into());
         }
-        let real = u64::try_from(stat.st_size).unwrap_or(0);
-        if real < len as u64 {
-            return Err(DecodeErrorKind::Invalid(format!(
-                "shared buffer claims {len} bytes but its memory file holds only {real}; \
-                 the sender is broken or hostile"
-            ))
-            .into());
+        if !seal_against_shrinking(fd.as_fd()) {
+            check_size(fd.as_fd(), len)?;
+            return copy_received(fd.as_fd(), len);
         }
+        // Sealed: the size checked now is the smallest the file will ever be.
+        check_size(fd.as_fd(), len)?;
         let mapping = map_received(fd.as_fd(), len).map_err(|e| {
             DecodeError::from(DecodeErrorKind::Io(format!(
                 "mapping a received shared buffer of {len} bytes failed: {e}"
             )))
         })?;
         Ok(SharedBuffer {
-            inner: Some(Inner { fd, mapping }),
+            inner: Some(Inner {
+                fd,
+                mapping,
+                private_copy: false,
+            }),
         })
     }
+}
+
+fn fstat_received(fd: &OwnedFd) -> Result<rustix::fs::Stat, DecodeError> {
+    rustix::fs::fstat(fd).map_err(|e| {
+        DecodeError::from(DecodeErrorKind::Io(format!(
+            "fstat of a received shared buffer failed: {e}"
+        )))
+    })
+}
+
+/// Fails unless the file behind `fd` holds at least `len` bytes.
+fn check_size(fd: BorrowedFd<'_>, len: usize) -> Result<(), DecodeError> {
+    let stat = rustix::fs::fstat(fd).map_err(|e| {
+        DecodeError::from(DecodeErrorKind::Io(format!(
+            "fstat of a received shared buffer failed: {e}"
+        )))
+    })?;
+    let real = u64::try_from(stat.st_size).unwrap_or(0);
+    if real < len as u64 {
+        return Err(DecodeErrorKind::Invalid(format!(
+            "shared buffer claims {len} bytes but its memory file holds only {real}; \
+             the sender is broken or hostile"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Makes sure the file behind `fd` can never shrink: true when it carries
+/// `F_SEAL_SHRINK` already or this call added it, false when it cannot be
+/// sealed (not a sealable memfd, `F_SEAL_SEAL` set, or no write access).
+fn seal_against_shrinking(fd: BorrowedFd<'_>) -> bool {
+    if rustix::fs::fcntl_get_seals(fd).is_ok_and(|seals| seals.contains(SealFlags::SHRINK)) {
+        return true;
+    }
+    rustix::fs::fcntl_add_seals(fd, SealFlags::SHRINK).is_ok()
+}
+
+/// Copies the first `len` bytes of the sender's file into a new buffer of
+/// this process, reading (never mapping) the sender's file, and skipping its
+/// holes so that the copy commits no more memory than the sender's file.
+fn copy_received(fd: BorrowedFd<'_>, len: usize) -> Result<SharedBuffer, DecodeError> {
+    let mut copy = SharedBuffer::new(len).map_err(|e| {
+        DecodeError::from(DecodeErrorKind::Io(format!(
+            "could not make a private copy of a received shared buffer that cannot be sealed: {e}"
+        )))
+    })?;
+    let Some(memory) = copy.as_mut_slice() else {
+        return Ok(copy);
+    };
+    // SEEK_DATA and SEEK_HOLE move the file offset, which the sender shares:
+    // put it back afterwards.
+    let offset = rustix::fs::seek(fd, SeekFrom::Current(0)).ok();
+    let result = copy_data(fd, memory);
+    if let Some(offset) = offset {
+        let _ = rustix::fs::seek(fd, SeekFrom::Start(offset));
+    }
+    result?;
+    if let Some(inner) = copy.inner.as_mut() {
+        inner.private_copy = true;
+    }
+    Ok(copy)
+}
+
+/// Reads the data regions of `fd` that fall in `0..memory.len()` into
+/// `memory` (zeroed, so holes need no copy).
+fn copy_data(fd: BorrowedFd<'_>, memory: &mut [u8]) -> Result<(), DecodeError> {
+    let len = memory.len() as u64;
+    let mut at = 0u64;
+    while at < len {
+        let (start, end) = match rustix::fs::seek(fd, SeekFrom::Data(at)) {
+            // No data past `at`: the rest is a hole.
+            Err(Errno::NXIO) => return Ok(()),
+            // The file system cannot tell holes: copy everything.
+            Err(_) => (at, len),
+            Ok(start) => {
+                let end = rustix::fs::seek(fd, SeekFrom::Hole(start)).unwrap_or(len);
+                (start, end.min(len))
+            }
+        };
+        if start >= len {
+            return Ok(());
+        }
+        read_exact_at(fd, &mut memory[start as usize..end as usize], start)?;
+        at = end.max(start + 1);
+    }
+    Ok(())
+}
+
+/// Fills `buffer` from `fd` at `offset`; a short read means the sender
+/// shrank the file while it was being copied.
+fn read_exact_at(fd: BorrowedFd<'_>, buffer: &mut [u8], offset: u64) -> Result<(), DecodeError> {
+    let mut done = 0;
+    while done < buffer.len() {
+        match rustix::io::pread(fd, &mut buffer[done..], offset + done as u64) {
+            Ok(0) => {
+                return Err(DecodeErrorKind::Invalid(format!(
+                    "the sender shrank a shared buffer to {} bytes while it was being copied; \
+                     the sender is broken or hostile",
+                    offset + done as u64
+                ))
+                .into());
+            }
+            Ok(n) => done += n,
+            Err(Errno::INTR) => {}
+            Err(e) => {
+                return Err(DecodeErrorKind::Io(format!(
+                    "reading a received shared buffer that cannot be sealed failed: {e}"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Maps read-write when the fd allows it (opened read-write, not sealed
@@ -364,5 +544,125 @@ impl Decode for SharedBuffer {
         let len = decoder.decode_field::<u32>("size")? as usize;
         let fd = decoder.take_fd().map_err(|e| e.in_field("fd"))?;
         SharedBuffer::from_received(fd, len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+
+    use rustix::fs::{MemfdFlags, SealFlags};
+
+    use super::SharedBuffer;
+    use crate::codec::{decode_from_parts, encode_to_parts};
+
+    /// The wire form of a valid buffer of `len` bytes over `fd`.
+    fn receive(fd: OwnedFd, len: u32) -> Result<SharedBuffer, crate::codec::DecodeError> {
+        let mut bytes = vec![1];
+        bytes.extend_from_slice(&len.to_le_bytes());
+        decode_from_parts(&bytes, vec![fd])
+    }
+
+    fn memfd(flags: MemfdFlags, len: u64) -> OwnedFd {
+        let fd = rustix::fs::memfd_create("test", flags | MemfdFlags::CLOEXEC).unwrap();
+        rustix::fs::ftruncate(&fd, len).unwrap();
+        fd
+    }
+
+    fn seals(fd: &OwnedFd) -> SealFlags {
+        rustix::fs::fcntl_get_seals(fd).unwrap()
+    }
+
+    #[test]
+    fn new_buffers_are_sealed_against_shrinking_from_the_start() {
+        let buffer = SharedBuffer::new(4096).unwrap();
+        let fd = buffer.fd().unwrap();
+        assert!(
+            rustix::fs::fcntl_get_seals(fd)
+                .unwrap()
+                .contains(SealFlags::SHRINK)
+        );
+        assert!(rustix::fs::ftruncate(fd, 0).is_err(), "it cannot shrink");
+        assert!(!buffer.is_sealed(), "but it is not sealed read-only");
+        let (bytes, fds) = encode_to_parts(&buffer).unwrap();
+        let received: SharedBuffer = decode_from_parts(&bytes, fds).unwrap();
+        assert!(!received.is_private_copy());
+    }
+
+    #[test]
+    fn a_sealable_file_is_sealed_by_the_receiver_and_stays_shared() {
+        let fd = memfd(MemfdFlags::ALLOW_SEALING, 8192);
+        let mine = fd.try_clone().unwrap();
+        assert!(!seals(&mine).contains(SealFlags::SHRINK));
+        let received = receive(fd, 8192).unwrap();
+        assert!(!received.is_private_copy());
+        assert!(seals(&mine).contains(SealFlags::SHRINK));
+        assert!(
+            rustix::fs::ftruncate(&mine, 0).is_err(),
+            "the sender can no longer shrink it"
+        );
+        rustix::io::pwrite(&mine, b"shared", 100).unwrap();
+        assert_eq!(&received.as_slice()[100..106], b"shared");
+    }
+
+    #[test]
+    fn an_unsealable_file_is_copied_holes_and_all() {
+        let len = 4 << 20;
+        let fd = memfd(MemfdFlags::empty(), len);
+        rustix::io::pwrite(&fd, b"start", 0).unwrap();
+        rustix::io::pwrite(&fd, b"middle", 2 << 20).unwrap();
+        rustix::io::pwrite(&fd, b"end", len - 3).unwrap();
+        let mine = fd.try_clone().unwrap();
+        let offset = rustix::fs::seek(&mine, rustix::fs::SeekFrom::Start(17)).unwrap();
+        let received = receive(fd, len as u32).unwrap();
+        assert!(received.is_private_copy());
+        let memory = received.as_slice();
+        assert_eq!(&memory[..5], b"start");
+        assert_eq!(&memory[2 << 20..(2 << 20) + 6], b"middle");
+        assert_eq!(&memory[memory.len() - 3..], b"end");
+        assert!(memory[5..2 << 20].iter().all(|&b| b == 0));
+        // The sender's file offset is where it was.
+        let now = rustix::fs::seek(&mine, rustix::fs::SeekFrom::Current(0)).unwrap();
+        assert_eq!(now, offset);
+        // The sender's truncation no longer matters, nor do its writes.
+        rustix::fs::ftruncate(&mine, 0).unwrap();
+        assert_eq!(&received.as_slice()[..5], b"start");
+        assert!(received.try_clone().unwrap().is_private_copy());
+    }
+
+    #[test]
+    fn a_sparse_unsealable_file_does_not_make_the_receiver_commit_memory() {
+        // 1 GiB claimed, one page written: the copy holds one page too.
+        let len: u64 = 1 << 30;
+        let fd = memfd(MemfdFlags::empty(), len);
+        rustix::io::pwrite(&fd, b"x", 12345).unwrap();
+        let received = receive(fd, len as u32).unwrap();
+        assert!(received.is_private_copy());
+        let stat = rustix::fs::fstat(received.fd().unwrap()).unwrap();
+        let allocated = stat.st_blocks as u64 * 512;
+        assert!(allocated <= 1 << 20, "the copy allocated {allocated} bytes");
+        assert_eq!(received.as_slice()[12345], b'x');
+    }
+
+    #[test]
+    fn a_file_sealed_against_sealing_is_copied() {
+        let fd = memfd(MemfdFlags::ALLOW_SEALING, 4096);
+        rustix::fs::fcntl_add_seals(&fd, SealFlags::SEAL).unwrap();
+        rustix::io::pwrite(&fd, b"sealed", 0).unwrap();
+        let received = receive(fd, 4096).unwrap();
+        assert!(received.is_private_copy());
+        assert_eq!(&received.as_slice()[..6], b"sealed");
+    }
+
+    #[test]
+    fn a_file_smaller_than_claimed_is_refused_before_any_copy() {
+        let fd = memfd(MemfdFlags::empty(), 100);
+        let error = receive(fd, 4096).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("claims 4096 bytes but its memory file holds only 100"),
+            "{error}"
+        );
     }
 }

@@ -18,14 +18,19 @@
 //! [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid) error
 //! instead of a `SIGBUS`.
 //!
-//! Two hazards remain with an unsealed buffer, and both are the nature of
-//! shared memory: the peer can **change the bytes** at any moment, even while
-//! you hold a slice over them (treat them as untrusted input, copy out before
-//! validating, never derive an unsafe invariant from them), and it can
-//! **shrink the file** after the check, after which touching the lost pages
-//! raises `SIGBUS`. A sender that calls [`SharedBuffer::seal_read_only`]
-//! gives both up for good, and the receiver can check that with
-//! [`SharedBuffer::is_sealed`].
+//! A received file that could still **shrink** is never mapped: the receiver
+//! maps only files sealed against shrinking (courier's own buffers are
+//! created so, and the receiver adds the seal itself when it can), and
+//! takes a private copy of any other, so a sender that truncates its file
+//! after sending cannot raise `SIGBUS` in the receiver (see
+//! [`SharedBuffer`]'s docs, "No `SIGBUS` from a shrinking file").
+//!
+//! One hazard remains with a buffer that is not sealed read-only, and it is
+//! the nature of shared memory: the peer can **change the bytes** at any
+//! moment, even while you hold a slice over them (treat them as untrusted
+//! input, copy out before validating, never derive an unsafe invariant from
+//! them). A sender that calls [`SharedBuffer::seal_read_only`] gives that up
+//! for good, and the receiver can check it with [`SharedBuffer::is_sealed`].
 
 mod bitmap;
 mod buffer;
