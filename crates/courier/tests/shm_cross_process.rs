@@ -14,6 +14,7 @@
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
 #[path = "support/mod.rs"]
+#[macro_use]
 mod support;
 
 use std::io::{BufRead, BufReader, Read};
@@ -33,39 +34,6 @@ use keeper::*;
 /// The environment variable that makes `shm_child` a server:
 /// `<connections to serve>:<socket path>`.
 const CHILD_ENV: &str = "COURIER_SHM_CHILD";
-
-/// Declares a message struct with its `Encode`, `Decode` and `Message`
-/// impls, as `courier-build` generates them.
-macro_rules! message {
-    ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
-        #[derive(Debug)]
-        pub struct $ident {
-            $(pub $field: $ty,)*
-        }
-
-        impl ::courier::Encode for $ident {
-            #[allow(unused_variables)]
-            fn encode(&self, encoder: &mut ::courier::Encoder) -> Result<(), ::courier::EncodeError> {
-                $(encoder.encode(&self.$field)?;)*
-                Ok(())
-            }
-        }
-
-        impl ::courier::Decode for $ident {
-            #[allow(unused_variables)]
-            fn decode(decoder: &mut ::courier::Decoder<'_>) -> Result<Self, ::courier::DecodeError> {
-                let in_message = |error: ::courier::DecodeError| error.in_field(stringify!($ident));
-                Ok($ident { $($field: decoder.decode_field(stringify!($field)).map_err(in_message)?,)* })
-            }
-        }
-
-        impl ::courier::Message for $ident {
-            type Endpoint = $endpoint;
-            const ID: u32 = $id;
-            const NAME: &'static str = $name;
-        }
-    };
-}
 
 /// By hand, what `courier-build` would generate for:
 ///

@@ -15,6 +15,7 @@
 //! it listens, and `COURIER-CONN <n>: <outcome>` as each connection ends.
 
 #[path = "support/mod.rs"]
+#[macro_use]
 mod support;
 
 use std::os::fd::OwnedFd;
@@ -38,38 +39,6 @@ const CHILD_ENV: &str = "COURIER_TRUNCATE_CHILD";
 const LEN: usize = 1 << 20;
 /// The byte every buffer is filled with.
 const FILL: u8 = 0x5a;
-
-/// Declares a message struct with its `Encode`, `Decode` and `Message`
-/// impls, as `courier-build` generates them.
-macro_rules! message {
-    ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
-        #[derive(Debug)]
-        pub struct $ident {
-            $(pub $field: $ty,)*
-        }
-
-        impl ::courier::Encode for $ident {
-            #[allow(unused_variables)]
-            fn encode(&self, encoder: &mut ::courier::Encoder) -> Result<(), ::courier::EncodeError> {
-                $(encoder.encode(&self.$field)?;)*
-                Ok(())
-            }
-        }
-
-        impl ::courier::Decode for $ident {
-            #[allow(unused_variables)]
-            fn decode(decoder: &mut ::courier::Decoder<'_>) -> Result<Self, ::courier::DecodeError> {
-                Ok($ident { $($field: decoder.decode_field(stringify!($field))?,)* })
-            }
-        }
-
-        impl ::courier::Message for $ident {
-            type Endpoint = $endpoint;
-            const ID: u32 = $id;
-            const NAME: &'static str = $name;
-        }
-    };
-}
 
 /// By hand, what `courier-build` would generate for:
 ///

@@ -21,6 +21,7 @@
 //! file.
 
 #[path = "support/mod.rs"]
+#[macro_use]
 mod support;
 
 use std::future::Future;
@@ -54,38 +55,6 @@ const SOAK_TIME: Duration = Duration::from_secs(60);
 const RSS_TOLERANCE_KIB: u64 = 32 << 10;
 /// How long any single expected event may take before the test fails.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Declares a message struct with its `Encode`, `Decode` and `Message`
-/// impls, as `courier-build` generates them.
-macro_rules! message {
-    ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
-        #[derive(Debug)]
-        pub struct $ident {
-            $(pub $field: $ty,)*
-        }
-
-        impl ::courier::Encode for $ident {
-            #[allow(unused_variables)]
-            fn encode(&self, encoder: &mut ::courier::Encoder) -> Result<(), ::courier::EncodeError> {
-                $(encoder.encode(&self.$field)?;)*
-                Ok(())
-            }
-        }
-
-        impl ::courier::Decode for $ident {
-            #[allow(unused_variables)]
-            fn decode(decoder: &mut ::courier::Decoder<'_>) -> Result<Self, ::courier::DecodeError> {
-                Ok($ident { $($field: decoder.decode_field(stringify!($field))?,)* })
-            }
-        }
-
-        impl ::courier::Message for $ident {
-            type Endpoint = $endpoint;
-            const ID: u32 = $id;
-            const NAME: &'static str = $name;
-        }
-    };
-}
 
 /// By hand, what `courier-build` would generate for:
 ///

@@ -6,8 +6,12 @@
 //!
 //! ```ignore
 //! #[path = "support/mod.rs"]
+//! #[macro_use]
 //! mod support;
 //! ```
+//!
+//! It also holds `message!`, which declares a message struct with the impls
+//! `courier-build` would generate, for tests that write an endpoint by hand.
 //!
 //! The child side of the protocol is [`say`]: a child prints a marker line
 //! (`COURIER-READY`, `COURIER-RESULT: ...`) and flushes, and the parent waits
@@ -18,6 +22,42 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
 use std::sync::{Mutex, MutexGuard};
+
+// ----- hand-written endpoints -----
+
+/// Declares a message struct (include this module with `#[macro_use]`) with its `Encode`, `Decode` and `Message`
+/// impls, as `courier-build` generates them.
+#[allow(unused_macros)]
+macro_rules! message {
+    ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
+        #[derive(Debug)]
+        pub struct $ident {
+            $(pub $field: $ty,)*
+        }
+
+        impl ::courier::Encode for $ident {
+            #[allow(unused_variables)]
+            fn encode(&self, encoder: &mut ::courier::Encoder) -> Result<(), ::courier::EncodeError> {
+                $(encoder.encode(&self.$field)?;)*
+                Ok(())
+            }
+        }
+
+        impl ::courier::Decode for $ident {
+            #[allow(unused_variables)]
+            fn decode(decoder: &mut ::courier::Decoder<'_>) -> Result<Self, ::courier::DecodeError> {
+                let in_message = |error: ::courier::DecodeError| error.in_field(stringify!($ident));
+                Ok($ident { $($field: decoder.decode_field(stringify!($field)).map_err(in_message)?,)* })
+            }
+        }
+
+        impl ::courier::Message for $ident {
+            type Endpoint = $endpoint;
+            const ID: u32 = $id;
+            const NAME: &'static str = $name;
+        }
+    };
+}
 
 // ----- fd accounting -----
 
