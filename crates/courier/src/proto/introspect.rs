@@ -165,15 +165,7 @@ mod tests {
 
     #[test]
     fn the_magic_is_the_hash_of_a_name_no_file_can_declare() {
-        let mut hash: u32 = 0;
-        for &byte in INTROSPECT_NAME.as_bytes() {
-            hash = hash.wrapping_add(u32::from(byte));
-            hash = hash.wrapping_add(hash << 10);
-            hash ^= hash >> 6;
-        }
-        hash = hash.wrapping_add(hash << 3);
-        hash ^= hash >> 11;
-        hash = hash.wrapping_add(hash << 15);
+        let hash = courier_idl::magic::endpoint_magic(INTROSPECT_NAME);
         assert_eq!(hash, INTROSPECT_MAGIC);
         assert_ne!(INTROSPECT_MAGIC, 0, "0 is the pool's control magic");
     }
