@@ -13,7 +13,6 @@ use crate::service::{self, Options};
 use clap::Parser;
 use courier::discovery::Portal;
 use courier::tokio::MultiServer;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// The session's clipboard: SerenityOS's Clipboard service on courier.
 ///
@@ -93,14 +92,10 @@ fn serve(args: &Args) -> Result<(), courier::Error> {
         let (server, path) = bind(args)?;
         // Registered before the readiness line, so that a signal sent as
         // soon as it is read is not missed.
-        let mut terminate = signal(SignalKind::terminate()).map_err(courier::Error::Io)?;
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(courier::Error::Io)?;
+        let terminated = courier::tokio::termination_signals().map_err(courier::Error::Io)?;
         let shutdown = server.shutdown_handle();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = interrupt.recv() => {}
-            }
+            terminated.await;
             shutdown.shutdown();
         });
         let mut stdout = std::io::stdout().lock();

@@ -102,13 +102,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     runtime.block_on(async {
         let daemon = Daemon::bind(&config_dir, &listen)?;
         let shutdown = daemon.shutdown_handle();
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let terminated = courier::tokio::termination_signals()?;
         tokio::spawn(async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
+            terminated.await;
             tracing::info!(target: LOG_TARGET, "stopping");
             shutdown.shutdown();
         });

@@ -127,15 +127,9 @@ fn run(args: Args) -> Result<(), String> {
     };
     let imaged = Imaged::start(config).map_err(|e| e.to_string())?;
     // Signal handlers are installed before confinement.
-    let signals = imaged.block_on(async {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok::<_, std::io::Error>((
-            signal(SignalKind::terminate())?,
-            signal(SignalKind::interrupt())?,
-        ))
-    });
-    let (mut terminate, mut interrupt) =
-        signals.map_err(|e| format!("could not handle SIGTERM and SIGINT: {e}"))?;
+    let terminated = imaged
+        .block_on(async { courier::tokio::termination_signals() })
+        .map_err(|e| format!("could not handle SIGTERM and SIGINT: {e}"))?;
     let mut stdout = std::io::stdout().lock();
     if !args.no_sandbox {
         sandbox::confine().map_err(|e| e.to_string())?;
@@ -154,12 +148,7 @@ fn run(args: Args) -> Result<(), String> {
     );
     let _ = stdout.flush();
     drop(stdout);
-    imaged.block_on(async {
-        tokio::select! {
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    });
+    imaged.block_on(terminated);
     let errors = imaged.shutdown();
     for error in &errors {
         eprintln!("imaged: {error}");

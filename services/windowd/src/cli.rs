@@ -14,7 +14,6 @@ use clap::Parser;
 use courier::discovery::Portal;
 use courier::gfx::{Color, IntSize};
 use courier::tokio::MultiServer;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// A window server: clients create windows and show bitmaps in them; it
 /// composites them into a screen and writes it as a PNG on request.
@@ -115,14 +114,10 @@ fn serve(args: &Args) -> Result<(), courier::Error> {
         let (server, path) = bind(args)?;
         // Registered before the readiness line, so that a signal sent as
         // soon as it is read is not missed.
-        let mut terminate = signal(SignalKind::terminate()).map_err(courier::Error::Io)?;
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(courier::Error::Io)?;
+        let terminated = courier::tokio::termination_signals().map_err(courier::Error::Io)?;
         let shutdown = server.shutdown_handle();
         tokio::spawn(async move {
-            tokio::select! {
-                _ = terminate.recv() => {}
-                _ = interrupt.recv() => {}
-            }
+            terminated.await;
             shutdown.shutdown();
         });
         let mut stdout = std::io::stdout().lock();

@@ -73,6 +73,7 @@
 mod connection;
 mod driver;
 mod server;
+mod signals;
 mod socket;
 
 pub use connection::{AsyncConnection, Builder, IncomingMessage, ResponseFuture};
@@ -80,4 +81,5 @@ pub use server::{
     ClientHandle, ClientId, MultiServer, ServerBuilder, ShutdownHandle, serve_connection,
     serve_connection_with,
 };
+pub use signals::termination_signals;
 pub use socket::{IntoUnixListener, IntoUnixStream};
