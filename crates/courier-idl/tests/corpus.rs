@@ -1,46 +1,17 @@
 //! The SerenityOS interface corpus: every file must parse and check clean,
 //! with the message counts and endpoint magics of the upstream compiler.
 
-use std::path::{Path, PathBuf};
+#[path = "support/corpus.rs"]
+mod corpus;
 
+use std::path::Path;
+
+use corpus::{corpus_dir, ipc_files};
 use courier_idl::ast::MessageKind;
 use courier_idl::{SourceFile, check};
 
-/// `<workspace root>/../shared/corpus/serenity-ipc`, or the same under
-/// `COURIER_SHARED_DIR`; `None` (with a notice) when it is absent.
-fn corpus_dir() -> Option<PathBuf> {
-    let shared = match std::env::var_os("COURIER_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let corpus = shared.join("corpus/serenity-ipc");
-    if corpus.is_dir() {
-        Some(corpus)
-    } else {
-        eprintln!("skipping: no SerenityOS corpus at {}", corpus.display());
-        None
-    }
-}
-
-fn ipc_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            ipc_files(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "ipc") {
-            found.push(path);
-        }
-    }
-}
-
 fn load_corpus(dir: &Path) -> Vec<SourceFile> {
-    let mut paths = Vec::new();
-    ipc_files(dir, &mut paths);
-    paths
+    ipc_files(dir)
         .iter()
         .map(|path| {
             let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();

@@ -2,8 +2,12 @@
 //! aside, for the SerenityOS corpus, the examples' interfaces and generated
 //! syntax trees; the printed text checks clean and keeps every magic.
 
-use std::path::{Path, PathBuf};
+#[path = "support/corpus.rs"]
+mod corpus;
 
+use std::path::Path;
+
+use corpus::{corpus_dir, ipc_files};
 use courier_idl::ast::{
     Attribute, Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Param, Span, Type,
     TypeArg,
@@ -122,42 +126,10 @@ fn assert_round_trip(name: &str, file: &IpcFile) -> Result<String, TestCaseError
 
 // ----- real files -----
 
-/// `<workspace root>/../shared/corpus/serenity-ipc`, or the same under
-/// `COURIER_SHARED_DIR`; `None` (with a notice) when it is absent.
-fn corpus_dir() -> Option<PathBuf> {
-    let shared = match std::env::var_os("COURIER_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let corpus = shared.join("corpus/serenity-ipc");
-    if corpus.is_dir() {
-        Some(corpus)
-    } else {
-        eprintln!("skipping: no SerenityOS corpus at {}", corpus.display());
-        None
-    }
-}
-
-fn ipc_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            ipc_files(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "ipc") {
-            found.push(path);
-        }
-    }
-}
-
 /// Round-trips every `.ipc` file under `dir`, each of which must parse
 /// clean; returns how many there were.
 fn round_trip_dir(dir: &Path) -> usize {
-    let mut paths = Vec::new();
-    ipc_files(dir, &mut paths);
+    let paths = ipc_files(dir);
     for path in &paths {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {name}: {e}"));

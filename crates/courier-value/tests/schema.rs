@@ -1,7 +1,9 @@
 //! `InterfaceSchema`: building, lookups, errors, and the SerenityOS corpus.
 
-use std::path::{Path, PathBuf};
+#[path = "../../courier-idl/tests/support/corpus.rs"]
+mod corpus;
 
+use corpus::{corpus_dir, ipc_files};
 use courier::shm::{BitmapSequence, ShareableBitmap, SharedBuffer};
 use courier_idl::SourceFile;
 use courier_value::{
@@ -144,37 +146,6 @@ fn invalid_text_is_refused_with_its_diagnostics() {
     );
 }
 
-/// `<workspace root>/../shared/corpus/serenity-ipc`, or the same under
-/// `COURIER_SHARED_DIR`; `None` (with a notice) when it is absent.
-fn corpus_dir() -> Option<PathBuf> {
-    let shared = match std::env::var_os("COURIER_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let corpus = shared.join("corpus/serenity-ipc");
-    if corpus.is_dir() {
-        Some(corpus)
-    } else {
-        eprintln!("skipping: no SerenityOS corpus at {}", corpus.display());
-        None
-    }
-}
-
-fn ipc_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            ipc_files(&path, found);
-        } else if path.extension().is_some_and(|ext| ext == "ipc") {
-            found.push(path);
-        }
-    }
-}
-
 /// A plain value of `ty`, `None` when it holds a user type.
 fn plain_value(ty: &IdlType) -> Option<Value> {
     Some(match ty {
@@ -228,9 +199,7 @@ fn plain_value(ty: &IdlType) -> Option<Value> {
 #[test]
 fn the_serenity_corpus_builds_and_its_plain_messages_round_trip() {
     let Some(dir) = corpus_dir() else { return };
-    let mut paths = Vec::new();
-    ipc_files(&dir, &mut paths);
-    let sources: Vec<SourceFile> = paths
+    let sources: Vec<SourceFile> = ipc_files(&dir)
         .iter()
         .map(|path| {
             let text = std::fs::read_to_string(path).unwrap();
