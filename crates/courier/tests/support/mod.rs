@@ -19,6 +19,7 @@
 //! only.
 #![allow(dead_code)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus};
 use std::sync::{Mutex, MutexGuard};
@@ -73,6 +74,25 @@ pub fn open_fds_of(pid: u32) -> usize {
     count_fds(&format!("/proc/{pid}/fd"))
 }
 
+/// Every fd of this process as `fd -> target`, without the handle that
+/// lists them.
+fn fd_links() -> BTreeSet<String> {
+    let entries = std::fs::read_dir("/proc/self/fd")
+        .unwrap_or_else(|error| panic!("read /proc/self/fd: {error}"));
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let target = std::fs::read_link(entry.path()).ok()?;
+            // The listing's own directory handle (its number varies).
+            if target.ends_with("fd") && target.starts_with("/proc") {
+                return None;
+            }
+            let fd = entry.file_name().to_string_lossy().into_owned();
+            Some(format!("{fd} -> {}", target.display()))
+        })
+        .collect()
+}
+
 fn count_fds(dir: &str) -> usize {
     std::fs::read_dir(dir)
         .unwrap_or_else(|error| panic!("read {dir}: {error}"))
@@ -83,7 +103,8 @@ fn count_fds(dir: &str) -> usize {
 /// that none leaked. Holding it also runs the tests of a binary one at a
 /// time, since the fd table is shared by all of them.
 pub struct FdCheck {
-    before: usize,
+    /// The fds open when the check started, as `fd -> target`.
+    before: BTreeSet<String>,
     _serial: MutexGuard<'static, ()>,
 }
 
@@ -94,7 +115,7 @@ pub fn fd_check() -> FdCheck {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     open_process_globals();
     FdCheck {
-        before: open_fds(),
+        before: fd_links(),
         _serial: serial,
     }
 }
@@ -124,22 +145,23 @@ fn open_process_globals() {
 const FD_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl FdCheck {
-    /// Asserts that no more fds are open than when the check started, once
-    /// the threads that are closing theirs have done so (polled, with a
-    /// deadline). Fewer is not a leak of this test: an fd of the harness or
-    /// of an earlier test's exiting thread may close meanwhile.
+    /// Asserts that every fd open now was open when the check started (same
+    /// number, same target), once the threads that are closing theirs have
+    /// done so (polled, with a deadline). Fds are compared, not counted: an
+    /// fd another thread opens or closes for an instant around the first
+    /// listing cannot make the test fail or hide a leak.
     pub fn finish(self) {
         let deadline = std::time::Instant::now() + FD_SETTLE;
-        let mut after = open_fds();
-        while after > self.before && std::time::Instant::now() < deadline {
+        let leaked = || -> Vec<String> { fd_links().difference(&self.before).cloned().collect() };
+        let mut new = leaked();
+        while !new.is_empty() && std::time::Instant::now() < deadline {
             std::thread::yield_now();
-            after = open_fds();
+            new = leaked();
         }
         assert!(
-            after <= self.before,
-            "fds open before the test: {}, after: {after} (leaked {})",
-            self.before,
-            after - self.before
+            new.is_empty(),
+            "fds opened by the test and still open: {new:?} (open before: {:?})",
+            self.before
         );
     }
 }
