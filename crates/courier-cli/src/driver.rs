@@ -15,8 +15,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use courier::proto::{CloseReason, Config, Connection, Event, Introspection, RequestId, Transmit};
-use courier::transport::{Received, recv_with_fds, send_with_fds};
-use courier::{Limits, PeerCredentials, ProtocolError};
+use courier::transport::{fail, feed_received, recv_with_fds, send_with_fds};
+use courier::{Limits, PeerCredentials};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 
@@ -258,7 +258,7 @@ impl DynConnection {
             }
             let mut fds = Vec::new();
             let result = recv_with_fds(&self.stream, &mut self.buffer, &mut fds);
-            if !feed(&mut self.core, result, &self.buffer, fds) {
+            if !feed_received(&mut self.core, Instant::now(), result, &self.buffer, fds) {
                 return;
             }
         }
@@ -310,50 +310,5 @@ impl DynConnection {
                 }
             }
         }
-    }
-}
-
-/// Hands one receive to the core; `true` when reading again may give more.
-fn feed(
-    core: &mut Connection,
-    result: io::Result<Received>,
-    buffer: &[u8],
-    fds: Vec<OwnedFd>,
-) -> bool {
-    match result {
-        Ok(received) if received.fds_truncated => {
-            drop(fds);
-            let error = ProtocolError::from(courier::ProtocolErrorKind::FdsTruncated);
-            core.close(CloseReason::Protocol(error));
-            false
-        }
-        Ok(received) if received.bytes == 0 => {
-            core.handle_peer_closed();
-            false
-        }
-        Ok(received) => {
-            core.handle_input(Instant::now(), &buffer[..received.bytes], fds);
-            true
-        }
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock => false,
-        Err(error) => {
-            fail(core, error);
-            false
-        }
-    }
-}
-
-/// Closes `core` after a failed socket call: a vanished peer is an orderly
-/// end, anything else an I/O error.
-fn fail(core: &mut Connection, error: io::Error) {
-    if matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    ) {
-        core.handle_peer_closed();
-    } else {
-        core.close(CloseReason::Io(error));
     }
 }

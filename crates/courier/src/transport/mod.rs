@@ -123,7 +123,7 @@ pub fn recv_with_fds(
 /// [`Connection::handle_peer_closed`]; fds dropped by the kernel as a protocol
 /// error; any other failure as an I/O close. Returns whether the driver may
 /// read again now (`false` on `WouldBlock` and once the connection is over).
-pub(crate) fn feed_received(
+pub fn feed_received(
     core: &mut Connection,
     now: std::time::Instant,
     result: io::Result<Received>,
@@ -156,7 +156,7 @@ pub(crate) fn feed_received(
 
 /// Closes `core` after a failed send or receive: a vanished peer (`EPIPE`,
 /// `ECONNRESET`) is an orderly end, anything else an I/O error.
-pub(crate) fn fail(core: &mut Connection, error: io::Error) {
+pub fn fail(core: &mut Connection, error: io::Error) {
     let peer_gone = matches!(
         error.kind(),
         io::ErrorKind::BrokenPipe
