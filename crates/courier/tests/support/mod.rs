@@ -26,9 +26,10 @@ use std::sync::{Mutex, MutexGuard};
 
 // ----- hand-written endpoints -----
 
-/// Declares a message struct (include this module with `#[macro_use]`) with its `Encode`, `Decode` and `Message`
-/// impls, as `courier-build` generates them.
-#[allow(unused_macros)]
+/// Declares a message struct with its `Encode`, `Decode` and `Message`
+/// impls, as `courier-build` generates them. Exported: `crate::message!`
+/// anywhere in a test crate, or `message!` after `#[macro_use] mod support`.
+#[macro_export]
 macro_rules! message {
     ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
         #[derive(Debug)]

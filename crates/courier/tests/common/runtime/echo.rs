@@ -31,39 +31,6 @@
 //! }
 //! ```
 
-/// Declares a message struct with its `Encode`, `Decode` and `Message`
-/// impls, exactly as the generator spells them out.
-macro_rules! message {
-    ($endpoint:ident, $id:expr, $name:literal, $ident:ident { $($field:ident : $ty:ty),* }) => {
-        #[derive(Debug)]
-        pub struct $ident {
-            $(pub $field: $ty,)*
-        }
-
-        impl ::courier::Encode for $ident {
-            #[allow(unused_variables)]
-            fn encode(&self, encoder: &mut ::courier::Encoder) -> ::std::result::Result<(), ::courier::EncodeError> {
-                $(encoder.encode(&self.$field)?;)*
-                ::std::result::Result::Ok(())
-            }
-        }
-
-        impl ::courier::Decode for $ident {
-            #[allow(unused_variables)]
-            fn decode(decoder: &mut ::courier::Decoder<'_>) -> ::std::result::Result<Self, ::courier::DecodeError> {
-                let in_message = |error: ::courier::DecodeError| error.in_field(stringify!($ident));
-                ::std::result::Result::Ok($ident { $($field: decoder.decode_field(stringify!($field)).map_err(in_message)?,)* })
-            }
-        }
-
-        impl ::courier::Message for $ident {
-            type Endpoint = $endpoint;
-            const ID: u32 = $id;
-            const NAME: &'static str = $name;
-        }
-    };
-}
-
 pub mod echo_server {
     use std::os::fd::OwnedFd;
 
@@ -74,42 +41,42 @@ pub mod echo_server {
     /// The magic of `EchoServer`.
     pub const MAGIC: u32 = 2554368841;
 
-    message!(EchoServer, 1, "echo", Echo { text: String });
-    message!(EchoServer, 2, "EchoResponse", EchoResponse { text: String });
-    message!(EchoServer, 3, "fail", Fail { reason: String });
-    message!(EchoServer, 4, "FailResponse", FailResponse {});
-    message!(EchoServer, 5, "push", Push { value: i32 });
-    message!(EchoServer, 6, "take_pushed", TakePushed {});
-    message!(EchoServer, 7, "TakePushedResponse", TakePushedResponse { values: Vec<i32> });
-    message!(
+    crate::message!(EchoServer, 1, "echo", Echo { text: String });
+    crate::message!(EchoServer, 2, "EchoResponse", EchoResponse { text: String });
+    crate::message!(EchoServer, 3, "fail", Fail { reason: String });
+    crate::message!(EchoServer, 4, "FailResponse", FailResponse {});
+    crate::message!(EchoServer, 5, "push", Push { value: i32 });
+    crate::message!(EchoServer, 6, "take_pushed", TakePushed {});
+    crate::message!(EchoServer, 7, "TakePushedResponse", TakePushedResponse { values: Vec<i32> });
+    crate::message!(
         EchoServer,
         8,
         "notify_then_reply",
         NotifyThenReply { count: i32 }
     );
-    message!(
+    crate::message!(
         EchoServer,
         9,
         "NotifyThenReplyResponse",
         NotifyThenReplyResponse { count: i32 }
     );
-    message!(EchoServer, 10, "echo_bytes", EchoBytes { data: Vec<u8> });
-    message!(EchoServer, 11, "EchoBytesResponse", EchoBytesResponse { data: Vec<u8> });
-    message!(EchoServer, 12, "read_file", ReadFile { file: OwnedFd });
-    message!(
+    crate::message!(EchoServer, 10, "echo_bytes", EchoBytes { data: Vec<u8> });
+    crate::message!(EchoServer, 11, "EchoBytesResponse", EchoBytesResponse { data: Vec<u8> });
+    crate::message!(EchoServer, 12, "read_file", ReadFile { file: OwnedFd });
+    crate::message!(
         EchoServer,
         13,
         "ReadFileResponse",
         ReadFileResponse { contents: String }
     );
-    message!(EchoServer, 14, "open_file", OpenFile { contents: String });
-    message!(
+    crate::message!(EchoServer, 14, "open_file", OpenFile { contents: String });
+    crate::message!(
         EchoServer,
         15,
         "OpenFileResponse",
         OpenFileResponse { file: OwnedFd }
     );
-    message!(
+    crate::message!(
         EchoServer,
         16,
         "block_on",
@@ -118,7 +85,7 @@ pub mod echo_server {
             release: OwnedFd
         }
     );
-    message!(EchoServer, 17, "BlockOnResponse", BlockOnResponse {});
+    crate::message!(EchoServer, 17, "BlockOnResponse", BlockOnResponse {});
 
     impl ::courier::Request for Echo {
         type Response = EchoResponse;
@@ -221,7 +188,7 @@ pub mod echo_client {
     /// The magic of `EchoClient`.
     pub const MAGIC: u32 = 3028511252;
 
-    message!(EchoClient, 1, "event", Event { seq: i32 });
+    crate::message!(EchoClient, 1, "event", Event { seq: i32 });
 
     /// Any message a peer may send to `EchoClient`.
     #[derive(Debug)]
@@ -264,8 +231,8 @@ pub mod other_server {
     /// The magic of `OtherServer`.
     pub const MAGIC: u32 = 2685890654;
 
-    message!(OtherServer, 1, "ping", Ping {});
-    message!(OtherServer, 2, "PingResponse", PingResponse {});
+    crate::message!(OtherServer, 1, "ping", Ping {});
+    crate::message!(OtherServer, 2, "PingResponse", PingResponse {});
 
     impl ::courier::Request for Ping {
         type Response = PingResponse;
