@@ -288,13 +288,6 @@ pub enum HandshakeErrorKind {
         /// The reason code from the peer's hello.
         reason: u16,
     },
-    /// A server refused a peer running as another user.
-    PeerUid {
-        /// The peer's uid.
-        peer: u32,
-        /// This process's effective uid.
-        ours: u32,
-    },
     /// A server's [`PeerPolicy`](crate::discovery::PeerPolicy) refused the
     /// peer.
     PeerRefused {
@@ -381,10 +374,6 @@ impl fmt::Display for HandshakeError {
             HandshakeErrorKind::Refused { reason } => write!(
                 f,
                 "the service refused the connection (reason {reason}, unknown to this version of courier); see the service's logs"
-            ),
-            HandshakeErrorKind::PeerUid { peer, ours } => write!(
-                f,
-                "refused a peer running as uid {peer}: this service runs as uid {ours} and accepts only its own user by default"
             ),
             HandshakeErrorKind::PeerRefused { peer, policy } => write!(
                 f,

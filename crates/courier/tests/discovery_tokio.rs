@@ -213,3 +213,58 @@ fn a_multiserver_applies_its_peer_policy() {
     });
     finish(fds, dir);
 }
+
+/// The uid (and gid) of `nobody` on most systems.
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_multiserver_refuses_another_uid_by_default_and_serves_it_when_allowed() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root to run a client as uid {NOBODY}");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let open_to_all = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let fds = fd_check();
+    let dir = tempfile::tempdir().unwrap();
+    // Only the server's policy stands between `nobody` and the service: it
+    // can search the directories and write the socket.
+    open_to_all(dir.path(), 0o711);
+    let portal = Portal::at(dir.path().join("portal"));
+    for allow in [false, true] {
+        run(async {
+            let listener = portal.bind(SERVICE).unwrap();
+            open_to_all(portal.dir(), 0o711);
+            open_to_all(listener.path(), 0o666);
+            let server = MultiServer::<EchoServer, EchoClient>::builder()
+                .allow_other_users(allow)
+                .from_service(listener);
+            let running = tokio::spawn({
+                let server = server.clone();
+                async move { tokio_common::run_echo(&server).await }
+            });
+            let child = ChildSpec::new("connect-echo")
+                .with_uid(NOBODY)
+                .env(PORTAL_DIR_ENV, portal.dir())
+                .spawn();
+            let result = tokio::task::spawn_blocking(move || child.result())
+                .await
+                .unwrap();
+            if allow {
+                assert_eq!(result, "hi", "served with allow_other_users(true)");
+            } else {
+                assert!(
+                    result.starts_with("err: ")
+                        && result.contains("closed the connection during the handshake"),
+                    "refused by default: {result}"
+                );
+            }
+            assert!(server.clients().is_empty());
+            server.shutdown();
+            within("the server to stop", running).await.unwrap();
+        });
+    }
+    finish(fds, dir);
+}

@@ -115,7 +115,7 @@ use self::driver::Driver;
 use crate::codec::{decode_from_parts, encode_to_parts};
 use crate::discovery::PeerPolicy;
 use crate::endpoint::{Endpoint, Message, Request};
-use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
+use crate::error::{Error, ProtocolError, ProtocolErrorKind};
 use crate::handler::{Answer, Handler, decode, dispatch, queue_answer};
 use crate::limits::Limits;
 use crate::peer::PeerCredentials;
@@ -184,7 +184,7 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     }
 
     /// Performs the handshake as the server on an accepted stream. Refuses a
-    /// peer running as another user (see [`Builder::allow_other_users`]).
+    /// peer running as another user (see [`Builder::peer_policy`]).
     ///
     /// # Errors
     ///
@@ -484,9 +484,7 @@ pub fn serve<L: Endpoint, P: Endpoint, H: Handler<L>>(
 /// ```
 pub struct Builder<L: Endpoint, P: Endpoint> {
     limits: Limits,
-    allow_other_users: bool,
-    /// Set by `peer_policy`; takes the place of `allow_other_users`.
-    peer_policy: Option<PeerPolicy>,
+    peer_policy: PeerPolicy,
     _endpoints: PhantomData<fn() -> (L, P)>,
 }
 
@@ -494,7 +492,6 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("limits", &self.limits)
-            .field("allow_other_users", &self.allow_other_users)
             .field("peer_policy", &self.peer_policy)
             .finish_non_exhaustive()
     }
@@ -504,8 +501,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     fn new() -> Builder<L, P> {
         Builder {
             limits: Limits::default(),
-            allow_other_users: false,
-            peer_policy: None,
+            peer_policy: PeerPolicy::SameUser,
             _endpoints: PhantomData,
         }
     }
@@ -516,20 +512,23 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         self
     }
 
-    /// Whether [`accept`](Self::accept) takes peers running as another user
-    /// (default: `false`, only this process's effective uid).
-    pub fn allow_other_users(mut self, allow: bool) -> Self {
-        self.allow_other_users = allow;
-        self.peer_policy = None;
-        self
+    /// Whether [`accept`](Self::accept) takes peers running as another user:
+    /// shorthand for [`peer_policy`](Self::peer_policy) with
+    /// [`PeerPolicy::Any`] (`true`) or [`PeerPolicy::SameUser`] (`false`, the
+    /// default).
+    pub fn allow_other_users(self, allow: bool) -> Self {
+        self.peer_policy(if allow {
+            PeerPolicy::Any
+        } else {
+            PeerPolicy::SameUser
+        })
     }
 
-    /// Which peers [`accept`](Self::accept) takes, in place of
-    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
-    /// last applies). A refused peer fails the handshake with
-    /// [`HandshakeErrorKind::PeerRefused`], naming it and the policy.
+    /// Which peers [`accept`](Self::accept) takes (default:
+    /// [`PeerPolicy::SameUser`]). A refused peer fails the handshake with
+    /// [`HandshakeErrorKind::PeerRefused`](crate::HandshakeErrorKind::PeerRefused), naming it and the policy.
     pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
-        self.peer_policy = Some(policy);
+        self.peer_policy = policy;
         self
     }
 
@@ -589,20 +588,10 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     fn establish(self, stream: UnixStream, side: Side) -> Result<BlockingConnection<L, P>, Error> {
         let transport = UnixTransport::new(stream);
         let credentials = transport.peer_credentials().map_err(Error::Io)?;
-        if let (Side::Server, Some(policy)) = (side, &self.peer_policy) {
-            if let Err(error) = policy.check(&credentials) {
+        if side == Side::Server {
+            if let Err(error) = self.peer_policy.check(&credentials) {
                 warn!("{error}");
                 return Err(error);
-            }
-        } else if side == Side::Server && !self.allow_other_users {
-            let ours = crate::sys::socket::effective_uid();
-            if credentials.uid != ours {
-                let error = HandshakeError::new(HandshakeErrorKind::PeerUid {
-                    peer: credentials.uid,
-                    ours,
-                });
-                warn!("{error}");
-                return Err(error.into());
             }
         }
         let config = Config {

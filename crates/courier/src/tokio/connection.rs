@@ -17,7 +17,7 @@ use super::socket::IntoUnixStream;
 use crate::codec::{decode_from_parts, encode_to_parts};
 use crate::discovery::PeerPolicy;
 use crate::endpoint::{Endpoint, Message, Request};
-use crate::error::{Error, HandshakeError, HandshakeErrorKind, ProtocolError, ProtocolErrorKind};
+use crate::error::{Error, ProtocolError, ProtocolErrorKind};
 use crate::handler::{Handler, Reply, Responder};
 use crate::limits::Limits;
 use crate::peer::PeerCredentials;
@@ -72,7 +72,7 @@ impl<L: Endpoint, P: Endpoint> AsyncConnection<L, P> {
     ///
     /// [`Error::Io`] when nothing listens at `path`; [`Error::Handshake`]
     /// when the service serves other endpoints (the error names both), is
-    /// full ([`HandshakeErrorKind::ServiceFull`]) or does not speak courier.
+    /// full ([`HandshakeErrorKind::ServiceFull`](crate::HandshakeErrorKind::ServiceFull)) or does not speak courier.
     pub async fn connect(path: impl AsRef<Path>) -> Result<Self, Error> {
         Builder::new().connect(path).await
     }
@@ -100,7 +100,7 @@ impl<L: Endpoint, P: Endpoint> AsyncConnection<L, P> {
     }
 
     /// Performs the handshake as the server on an accepted stream. Refuses a
-    /// peer running as another user (see [`Builder::allow_other_users`]).
+    /// peer running as another user (see [`Builder::peer_policy`]).
     /// To serve a connection with a handler until the peer leaves, see
     /// [`serve_connection`](super::serve_connection).
     ///
@@ -385,9 +385,7 @@ impl<T: Message> Future for ResponseFuture<T> {
 /// ```
 pub struct Builder<L: Endpoint, P: Endpoint> {
     limits: Limits,
-    allow_other_users: bool,
-    /// Set by `peer_policy`; takes the place of `allow_other_users`.
-    peer_policy: Option<PeerPolicy>,
+    peer_policy: PeerPolicy,
     handler: Option<Box<dyn Handler<L> + Send>>,
     _endpoints: PhantomData<fn() -> (L, P)>,
 }
@@ -396,7 +394,6 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for Builder<L, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
             .field("limits", &self.limits)
-            .field("allow_other_users", &self.allow_other_users)
             .field("peer_policy", &self.peer_policy)
             .field("handler", &self.handler.is_some())
             .finish_non_exhaustive()
@@ -407,8 +404,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     fn new() -> Builder<L, P> {
         Builder {
             limits: Limits::default(),
-            allow_other_users: false,
-            peer_policy: None,
+            peer_policy: PeerPolicy::SameUser,
             handler: None,
             _endpoints: PhantomData,
         }
@@ -420,20 +416,23 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         self
     }
 
-    /// Whether [`accept`](Self::accept) takes peers running as another user
-    /// (default: `false`, only this process's effective uid).
-    pub fn allow_other_users(mut self, allow: bool) -> Self {
-        self.allow_other_users = allow;
-        self.peer_policy = None;
-        self
+    /// Whether [`accept`](Self::accept) takes peers running as another user:
+    /// shorthand for [`peer_policy`](Self::peer_policy) with
+    /// [`PeerPolicy::Any`] (`true`) or [`PeerPolicy::SameUser`] (`false`, the
+    /// default).
+    pub fn allow_other_users(self, allow: bool) -> Self {
+        self.peer_policy(if allow {
+            PeerPolicy::Any
+        } else {
+            PeerPolicy::SameUser
+        })
     }
 
-    /// Which peers [`accept`](Self::accept) takes, in place of
-    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
-    /// last applies). A refused peer fails the handshake with
-    /// [`HandshakeErrorKind::PeerRefused`], naming it and the policy.
+    /// Which peers [`accept`](Self::accept) takes (default:
+    /// [`PeerPolicy::SameUser`]). A refused peer fails the handshake with
+    /// [`HandshakeErrorKind::PeerRefused`](crate::HandshakeErrorKind::PeerRefused), naming it and the policy.
     pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
-        self.peer_policy = Some(policy);
+        self.peer_policy = policy;
         self
     }
 
@@ -520,10 +519,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     ) -> Result<AsyncConnection<L, P>, Error> {
         let credentials = PeerCredentials::of(&stream).map_err(Error::Io)?;
         if side == Side::Server {
-            match &self.peer_policy {
-                Some(policy) => check_peer_policy(credentials, policy)?,
-                None => check_peer_uid(credentials, self.allow_other_users)?,
-            }
+            check_peer_policy(credentials, &self.peer_policy)?;
         }
         let config = Config {
             side,
@@ -603,21 +599,4 @@ pub(crate) fn check_peer_policy(
     policy
         .check(&credentials)
         .inspect_err(|error| warn!("{error}"))
-}
-
-/// Refuses a peer of another uid unless `allow_other_users`.
-pub(crate) fn check_peer_uid(
-    credentials: PeerCredentials,
-    allow_other_users: bool,
-) -> Result<(), Error> {
-    let ours = rustix::process::geteuid().as_raw();
-    if !allow_other_users && credentials.uid != ours {
-        let error = HandshakeError::new(HandshakeErrorKind::PeerUid {
-            peer: credentials.uid,
-            ours,
-        });
-        warn!("{error}");
-        return Err(error.into());
-    }
-    Ok(())
 }

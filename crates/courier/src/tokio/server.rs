@@ -16,7 +16,7 @@ use ::tokio::task::JoinSet;
 use tracing::{debug, warn};
 
 use super::ResponseFuture;
-use super::connection::{check_peer_policy, check_peer_uid, send_oneway, start_call};
+use super::connection::{check_peer_policy, send_oneway, start_call};
 use super::driver::{Driver, EndGuard, MessageFn, Shared};
 use super::socket::{IntoUnixListener, IntoUnixStream};
 use crate::discovery::{PeerPolicy, ServiceGuard, ServiceListener};
@@ -233,10 +233,7 @@ struct ServerInner<P: Endpoint> {
     /// The socket file `bind` created; removed when the server stops.
     path: Mutex<Option<PathBuf>>,
     limits: Limits,
-    allow_other_users: bool,
-    /// Set by `ServerBuilder::peer_policy`; takes the place of
-    /// `allow_other_users`.
-    peer_policy: Option<PeerPolicy>,
+    peer_policy: PeerPolicy,
     /// The lock and socket file of a service bound by name; released (the
     /// file removed) when the server stops.
     service: Mutex<Option<ServiceGuard>>,
@@ -435,10 +432,7 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
                 return;
             }
         };
-        let admitted = match &inner.peer_policy {
-            Some(policy) => check_peer_policy(credentials, policy),
-            None => check_peer_uid(credentials, inner.allow_other_users),
-        };
+        let admitted = check_peer_policy(credentials, &inner.peer_policy);
         if admitted.is_err() {
             return;
         }
@@ -604,8 +598,7 @@ fn is_resource_error(error: &std::io::Error) -> bool {
 /// ```
 pub struct ServerBuilder<L: Endpoint, P: Endpoint> {
     limits: Limits,
-    allow_other_users: bool,
-    peer_policy: Option<PeerPolicy>,
+    peer_policy: PeerPolicy,
     on_connected: Option<ConnectedHook<P>>,
     on_disconnected: Option<DisconnectedHook>,
     _local: PhantomData<fn() -> L>,
@@ -615,7 +608,6 @@ impl<L: Endpoint, P: Endpoint> fmt::Debug for ServerBuilder<L, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerBuilder")
             .field("limits", &self.limits)
-            .field("allow_other_users", &self.allow_other_users)
             .field("peer_policy", &self.peer_policy)
             .finish_non_exhaustive()
     }
@@ -625,8 +617,7 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     fn new() -> ServerBuilder<L, P> {
         ServerBuilder {
             limits: Limits::default(),
-            allow_other_users: false,
-            peer_policy: None,
+            peer_policy: PeerPolicy::SameUser,
             on_connected: None,
             on_disconnected: None,
             _local: PhantomData,
@@ -640,21 +631,22 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
         self
     }
 
-    /// Whether peers running as another user are served (default: `false`,
-    /// only this process's effective uid; others are closed before the
-    /// handshake, with a logged reason).
-    pub fn allow_other_users(mut self, allow: bool) -> Self {
-        self.allow_other_users = allow;
-        self.peer_policy = None;
-        self
+    /// Whether peers running as another user are served: shorthand for
+    /// [`peer_policy`](Self::peer_policy) with [`PeerPolicy::Any`] (`true`)
+    /// or [`PeerPolicy::SameUser`] (`false`, the default).
+    pub fn allow_other_users(self, allow: bool) -> Self {
+        self.peer_policy(if allow {
+            PeerPolicy::Any
+        } else {
+            PeerPolicy::SameUser
+        })
     }
 
-    /// Which peers are served, in place of
-    /// [`allow_other_users`](Self::allow_other_users) (whichever is called
-    /// last applies); others are closed before the handshake, with a logged
-    /// reason naming them and the policy.
+    /// Which peers are served (default: [`PeerPolicy::SameUser`]); others
+    /// are closed before the handshake, with a logged reason naming them and
+    /// the policy.
     pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
-        self.peer_policy = Some(policy);
+        self.peer_policy = policy;
         self
     }
 
@@ -750,7 +742,6 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
             listener: Mutex::new(Some(listener)),
             path: Mutex::new(path),
             limits: self.limits,
-            allow_other_users: self.allow_other_users,
             peer_policy: self.peer_policy,
             service: Mutex::new(None),
             on_connected: self.on_connected,
@@ -815,7 +806,7 @@ where
 {
     let stream = stream.into_tokio().map_err(Error::Io)?;
     let credentials = PeerCredentials::of(&stream).map_err(Error::Io)?;
-    check_peer_uid(credentials, false)?;
+    check_peer_policy(credentials, &PeerPolicy::SameUser)?;
     let config = Config {
         side: Side::Server,
         local: EndpointInfo::of::<L>(),
