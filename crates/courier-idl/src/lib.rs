@@ -78,6 +78,7 @@
 
 pub mod ast;
 mod check;
+pub mod compare;
 mod diagnostic;
 mod lexer;
 pub mod magic;

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use courier_idl::ast::{IpcFile, MessageKind, Param};
+use courier_idl::ast::IpcFile;
 
 fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -30,36 +30,6 @@ fn parse(path: &std::path::Path) -> IpcFile {
     file
 }
 
-/// A message as the comparison sees it: name, kind, and each parameter
-/// (and result) as `Type name`, attributes included.
-fn describe(file: &IpcFile) -> Vec<(String, u32, Vec<String>)> {
-    let param = |p: &Param| {
-        let attrs: Vec<String> = p.attrs.iter().map(|a| a.name.name.clone()).collect();
-        let ty = p.ty.as_ref().map(|t| t.to_string()).unwrap_or_default();
-        format!("[{}] {ty} {}", attrs.join(","), p.name.name)
-    };
-    let mut out = Vec::new();
-    for endpoint in &file.endpoints {
-        out.push((
-            format!("endpoint {}", endpoint.name.name),
-            endpoint.magic(),
-            Vec::new(),
-        ));
-        for message in &endpoint.messages {
-            let mut parts: Vec<String> = message.params.iter().map(param).collect();
-            match &message.kind {
-                MessageKind::OneWay => parts.push("=|".to_owned()),
-                MessageKind::Request { results } => {
-                    parts.push("=>".to_owned());
-                    parts.extend(results.iter().map(param));
-                }
-            }
-            out.push((message.name.name.clone(), 0, parts));
-        }
-    }
-    out
-}
-
 #[test]
 fn interfaces_match_serenityos_message_by_message() {
     let Some(shared) = shared_dir() else {
@@ -71,20 +41,18 @@ fn interfaces_match_serenityos_message_by_message() {
     let theirs_dir = shared.join("corpus/serenity-ipc/Userland/Services/ConfigServer");
     let ours_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ipc");
     for name in ["ConfigServer.ipc", "ConfigClient.ipc"] {
-        let theirs = describe(&parse(&theirs_dir.join(name)));
-        let ours = describe(&parse(&ours_dir.join(name)));
+        let theirs = parse(&theirs_dir.join(name));
+        let ours = parse(&ours_dir.join(name));
         assert!(
-            !theirs.is_empty(),
+            !theirs.endpoints.is_empty(),
             "{name}: SerenityOS's file declares nothing"
         );
-        assert_eq!(
-            ours.len(),
-            theirs.len(),
-            "{name}: a different number of endpoints and messages"
+        let differences = courier_idl::compare::differences(&ours, &theirs);
+        assert!(
+            differences.is_empty(),
+            "{name}:\n{}",
+            differences.join("\n")
         );
-        for (index, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-            assert_eq!(a, b, "{name}: item {index} differs");
-        }
     }
 }
 
