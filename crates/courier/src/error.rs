@@ -32,7 +32,11 @@ use crate::proto::Side;
 /// }
 /// assert_eq!(describe(Err(Error::Timeout)), "the window server is busy");
 /// ```
-#[derive(Debug, thiserror::Error)]
+///
+/// `{:?}` prints the same sentence as `{}`, so that a `main` returning
+/// `Result<(), courier::Error>` (or an `unwrap`) shows what happened and what
+/// to do; `{:#?}` prints the structure.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The peer closed the connection (it exited, crashed or dropped its
@@ -77,6 +81,26 @@ pub enum Error {
     /// [`crate::discovery`]).
     #[error(transparent)]
     Discovery(crate::discovery::DiscoveryError),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Disconnected => f.write_str("Disconnected"),
+            Error::Timeout => f.write_str("Timeout"),
+            Error::Remote(error) => f.debug_tuple("Remote").field(error).finish(),
+            Error::Handshake(error) => f.debug_tuple("Handshake").field(error).finish(),
+            Error::Protocol(error) => f.debug_tuple("Protocol").field(error).finish(),
+            Error::LimitExceeded(error) => f.debug_tuple("LimitExceeded").field(error).finish(),
+            Error::Encode(error) => f.debug_tuple("Encode").field(error).finish(),
+            Error::Decode(error) => f.debug_tuple("Decode").field(error).finish(),
+            Error::Io(error) => f.debug_tuple("Io").field(error).finish(),
+            Error::Discovery(error) => f.debug_tuple("Discovery").field(error).finish(),
+        }
+    }
 }
 
 impl From<crate::discovery::DiscoveryError> for Error {
@@ -716,6 +740,23 @@ impl std::error::Error for LimitError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_is_the_message_and_alternate_debug_the_structure() {
+        let error = Error::from(LimitError::new(
+            Limit::MessageBytes,
+            LimitSide::Sending,
+            80 << 20,
+            64 << 20,
+        ));
+        // What `main() -> Result<(), courier::Error>` prints.
+        assert_eq!(format!("{error:?}"), error.to_string());
+        assert!(
+            format!("{error:#?}").starts_with("LimitExceeded(\n    LimitError {"),
+            "{error:#?}"
+        );
+        assert_eq!(format!("{:#?}", Error::Timeout), "Timeout");
+    }
 
     #[test]
     fn the_size_limit_message_names_size_limit_and_setting() {
