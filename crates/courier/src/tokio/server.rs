@@ -234,6 +234,8 @@ struct ServerInner<P: Endpoint> {
     path: Mutex<Option<PathBuf>>,
     limits: Limits,
     peer_policy: PeerPolicy,
+    /// Where the server listens (for [`MultiServer::path`]).
+    socket_path: Option<PathBuf>,
     /// The lock and socket file of a service bound by name; released (the
     /// file removed) when the server stops.
     service: Mutex<Option<ServiceGuard>>,
@@ -316,8 +318,9 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
     /// Serves the clients of a service bound by name (such as
     /// [`Portal::bind`](crate::discovery::Portal::bind)), with default
     /// options; the service's socket file and lock are released when the
-    /// server stops. The server's own peer policy applies (see
-    /// [`ServerBuilder::peer_policy`]), not the listener's.
+    /// server stops. The listener's peer policy applies
+    /// ([`ServiceListener::with_peer_policy`]), unless the server's builder
+    /// sets its own ([`ServerBuilder::peer_policy`]).
     pub fn from_service(listener: ServiceListener) -> Self {
         ServerBuilder::new().from_service(listener)
     }
@@ -325,6 +328,14 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
     /// A builder, to set [`Limits`], the peer-user policy and hooks.
     pub fn builder() -> ServerBuilder<L, P> {
         ServerBuilder::new()
+    }
+
+    /// The path of the socket the server listens at: the one given to
+    /// [`bind`](Self::bind), the service's in its portal directory, or the
+    /// listener's own address; `None` for a listener with no path (an
+    /// abstract or unnamed socket).
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.socket_path.as_deref()
     }
 
     /// The live clients (past their handshake), by increasing id: to send an
@@ -598,7 +609,9 @@ fn is_resource_error(error: &std::io::Error) -> bool {
 /// ```
 pub struct ServerBuilder<L: Endpoint, P: Endpoint> {
     limits: Limits,
-    peer_policy: PeerPolicy,
+    /// `None` until set: then the listener's policy applies to
+    /// [`from_service`](Self::from_service), same-user elsewhere.
+    peer_policy: Option<PeerPolicy>,
     on_connected: Option<ConnectedHook<P>>,
     on_disconnected: Option<DisconnectedHook>,
     _local: PhantomData<fn() -> L>,
@@ -617,7 +630,7 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     fn new() -> ServerBuilder<L, P> {
         ServerBuilder {
             limits: Limits::default(),
-            peer_policy: PeerPolicy::SameUser,
+            peer_policy: None,
             on_connected: None,
             on_disconnected: None,
             _local: PhantomData,
@@ -642,11 +655,12 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
         })
     }
 
-    /// Which peers are served (default: [`PeerPolicy::SameUser`]); others
-    /// are closed before the handshake, with a logged reason naming them and
-    /// the policy.
+    /// Which peers are served (default: [`PeerPolicy::SameUser`], or for
+    /// [`from_service`](Self::from_service) the listener's own policy);
+    /// others are closed before the handshake, with a logged reason naming
+    /// them and the policy.
     pub fn peer_policy(mut self, policy: PeerPolicy) -> Self {
-        self.peer_policy = policy;
+        self.peer_policy = Some(policy);
         self
     }
 
@@ -679,7 +693,7 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     /// # Errors
     ///
     /// As [`MultiServer::bind`].
-    pub fn bind(self, path: impl AsRef<Path>) -> Result<MultiServer<L, P>, Error> {
+    pub fn bind(mut self, path: impl AsRef<Path>) -> Result<MultiServer<L, P>, Error> {
         let path = path.as_ref();
         let listener = StdUnixListener::bind(path).map_err(|error| {
             let hint = if error.kind() == std::io::ErrorKind::AddrInUse {
@@ -689,7 +703,13 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
             };
             Error::Io(std::io::Error::new(error.kind(), format!("could not listen at `{}`: {error}{hint}", path.display())))
         })?;
-        let server = self.build(listener, Some(path.to_owned()));
+        let policy = self.peer_policy.take().unwrap_or_default();
+        let server = self.build(
+            listener,
+            policy,
+            Some(path.to_owned()),
+            Some(path.to_owned()),
+        );
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
             |error| {
@@ -712,11 +732,16 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     ///
     /// As [`MultiServer::from_listener`].
     pub fn from_listener(
-        self,
+        mut self,
         listener: impl IntoUnixListener,
     ) -> Result<MultiServer<L, P>, Error> {
         let listener = listener.into_std().map_err(Error::Io)?;
-        Ok(self.build(listener, None))
+        let socket_path = listener
+            .local_addr()
+            .ok()
+            .and_then(|address| address.as_pathname().map(Path::to_owned));
+        let policy = self.peer_policy.take().unwrap_or_default();
+        Ok(self.build(listener, policy, None, socket_path))
     }
 
     /// Listens as the service `name`: see [`MultiServer::bind_service`].
@@ -729,20 +754,32 @@ impl<L: Endpoint, P: Endpoint> ServerBuilder<L, P> {
     }
 
     /// Serves a service bound by name: see [`MultiServer::from_service`].
-    pub fn from_service(self, listener: ServiceListener) -> MultiServer<L, P> {
+    pub fn from_service(mut self, listener: ServiceListener) -> MultiServer<L, P> {
+        let policy = self
+            .peer_policy
+            .take()
+            .unwrap_or_else(|| listener.peer_policy().clone());
         let (listener, guard) = listener.into_parts();
-        let server = self.build(listener, None);
+        let socket_path = Some(guard.path().to_owned());
+        let server = self.build(listener, policy, None, socket_path);
         *lock(&server.inner.service) = Some(guard);
         server
     }
 
-    fn build(self, listener: StdUnixListener, path: Option<PathBuf>) -> MultiServer<L, P> {
+    fn build(
+        self,
+        listener: StdUnixListener,
+        peer_policy: PeerPolicy,
+        path: Option<PathBuf>,
+        socket_path: Option<PathBuf>,
+    ) -> MultiServer<L, P> {
         let (shutdown, _) = watch::channel(false);
         let inner = ServerInner {
             listener: Mutex::new(Some(listener)),
             path: Mutex::new(path),
             limits: self.limits,
-            peer_policy: self.peer_policy,
+            peer_policy,
+            socket_path,
             service: Mutex::new(None),
             on_connected: self.on_connected,
             on_disconnected: self.on_disconnected,
