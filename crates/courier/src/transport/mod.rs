@@ -2,12 +2,17 @@
 //!
 //! The protocol core ([`crate::proto`]) produces bytes plus fds and consumes
 //! the same; a [`Transport`] moves them. [`UnixTransport`] is a Unix stream
-//! socket with `SCM_RIGHTS`; a shared-memory ring for the hot path can come
-//! later behind the same trait.
+//! socket with `SCM_RIGHTS`.
+//!
+//! The seam between protocol and I/O is the sans-IO core itself: a driver
+//! feeds it what it read and writes what it asks to send, whatever the
+//! socket. [`Transport`] is the blocking driver's I/O abstraction; the tokio
+//! driver owns a tokio socket and calls [`send_with_fds`] and
+//! [`recv_with_fds`] inside its readiness handling. Shared memory sits in
+//! the core (the pool of large payloads), not under this trait.
 //!
 //! [`send_with_fds`] and [`recv_with_fds`] are the two system calls behind
-//! [`UnixTransport`], exposed for drivers that own their socket type (the
-//! tokio driver calls them inside its readiness handling).
+//! [`UnixTransport`], exposed for drivers that own their socket type.
 
 mod unix;
 
