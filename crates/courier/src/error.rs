@@ -10,7 +10,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::codec::{DecodeError, EncodeError};
+use crate::codec::{DecodeError, DecodeErrorKind, EncodeError};
 use crate::limits::{SCM_MAX_FD, format_size};
 use crate::proto::Side;
 
@@ -372,7 +372,9 @@ impl fmt::Display for HandshakeError {
                     ),
                     Side::Client => write!(
                         f,
-                        "the service serves {peer_local} and expects its clients to handle {peer_expects}, but this client handles {local}; {hint}"
+                        "the service serves {peer_local} and expects its clients to handle {peer_expects}, but this client handles {local}; build the client with `{expects}` as its local endpoint (`{serves}Client<{expects}>`, `BlockingConnection::<{expects}, {serves}>`), or {hint}",
+                        expects = peer_expects.name,
+                        serves = peer_local.name,
                     ),
                     Side::Server if peer_expects != local => write!(
                         f,
@@ -380,7 +382,9 @@ impl fmt::Display for HandshakeError {
                     ),
                     Side::Server => write!(
                         f,
-                        "this service expects its clients to handle {expected_peer}, but a client handles {peer_local}; {hint}"
+                        "this service expects its clients to handle {expected_peer}, but a client handles {peer_local}; the client must be built with `{expects}` as its local endpoint (`{serves}Client<{expects}>`), or {hint}",
+                        expects = expected_peer.name,
+                        serves = local.name,
                     ),
                 }
             }
@@ -414,6 +418,8 @@ impl std::error::Error for HandshakeError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolError {
     kind: Box<ProtocolErrorKind>,
+    /// The typed decode failure behind a [`ProtocolErrorKind::MalformedMessage`].
+    decode: Option<Box<DecodeErrorKind>>,
 }
 
 /// What broke the wire protocol.
@@ -505,7 +511,48 @@ impl ProtocolError {
     pub(crate) fn new(kind: ProtocolErrorKind) -> ProtocolError {
         ProtocolError {
             kind: Box::new(kind),
+            decode: None,
         }
+    }
+
+    /// A [`ProtocolErrorKind::MalformedMessage`] for a body that failed to
+    /// decode with `error`, which stays available, typed, through
+    /// [`ProtocolError::decode_error_kind`].
+    pub(crate) fn malformed_message(
+        endpoint: &'static str,
+        message_id: u32,
+        error: &DecodeError,
+    ) -> ProtocolError {
+        ProtocolError {
+            kind: Box::new(ProtocolErrorKind::MalformedMessage {
+                endpoint,
+                message_id,
+                reason: error.to_string(),
+            }),
+            decode: Some(Box::new(error.kind().clone())),
+        }
+    }
+
+    /// For a message whose body did not decode
+    /// ([`ProtocolErrorKind::MalformedMessage`]), what the decoder said, as
+    /// its type (the `reason` holds the sentence): a service can tell, say,
+    /// a [`DecodeErrorKind::SharedBufferTooSmall`] from other malformed
+    /// input. `None` for every other protocol error.
+    ///
+    /// ```
+    /// # use courier::{Error, codec::DecodeErrorKind};
+    /// fn lied_about_shared_memory(error: &Error) -> bool {
+    ///     matches!(
+    ///         error,
+    ///         Error::Protocol(e) if matches!(
+    ///             e.decode_error_kind(),
+    ///             Some(DecodeErrorKind::SharedBufferTooSmall { .. })
+    ///         )
+    ///     )
+    /// }
+    /// ```
+    pub fn decode_error_kind(&self) -> Option<&DecodeErrorKind> {
+        self.decode.as_deref()
     }
 
     /// What went wrong.
@@ -740,6 +787,28 @@ impl std::error::Error for LimitError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_built_without_the_client_endpoint_is_told_which_to_use() {
+        let name = |name: &str, magic| EndpointName {
+            name: name.to_owned(),
+            magic,
+        };
+        let error = HandshakeError::new(HandshakeErrorKind::EndpointMismatch {
+            side: Side::Client,
+            local: name("NoMessages", 0),
+            expected_peer: name("KvStore", 1),
+            peer_local: name("KvStore", 1),
+            peer_expects: name("KvClient", 2),
+        });
+        assert_eq!(
+            error.to_string(),
+            "the service serves `KvStore` (magic 1) and expects its clients to handle `KvClient` (magic 2), \
+             but this client handles `NoMessages` (magic 0); build the client with `KvClient` as its local \
+             endpoint (`KvStoreClient<KvClient>`, `BlockingConnection::<KvClient, KvStore>`), or check the \
+             socket path and that both sides are built from the same .ipc file"
+        );
+    }
 
     #[test]
     fn debug_is_the_message_and_alternate_debug_the_structure() {
