@@ -287,11 +287,19 @@ impl fmt::Display for DiscoveryError {
                     parent.display()
                 )
             }
-            DiscoveryErrorKind::NotRunning { service, path } => write!(
-                f,
-                "no service `{service}` at {}: is it running? (set {PORTAL_DIR_ENV} to look elsewhere)",
-                path.display()
-            ),
+            DiscoveryErrorKind::NotRunning { service, path } => {
+                write!(
+                    f,
+                    "no service `{service}` at {}: is it running? (set {PORTAL_DIR_ENV} to look elsewhere)",
+                    path.display()
+                )?;
+                if path.starts_with(super::SESSION_ROOT) {
+                    // The fallback portal is per login session: a service
+                    // started from another terminal or `setsid` is elsewhere.
+                    f.write_str("; with neither it nor XDG_RUNTIME_DIR set, the portal is per login session, so a service started from another session listens in that session's directory")?;
+                }
+                Ok(())
+            }
             DiscoveryErrorKind::StaleSocket { service, path } => write!(
                 f,
                 "the service `{service}` is not running: its socket {} is left over from an instance that exited without removing it (it crashed or was killed); start the service again, it replaces the stale socket",
@@ -333,5 +341,31 @@ impl std::error::Error for DiscoveryError {
             DiscoveryErrorKind::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_running(path: &str) -> String {
+        DiscoveryError::new(DiscoveryErrorKind::NotRunning {
+            service: "kv".to_owned(),
+            path: PathBuf::from(path),
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_missing_service_in_the_session_fallback_mentions_the_session() {
+        assert_eq!(
+            not_running("/srv/portal/kv"),
+            "no service `kv` at /srv/portal/kv: is it running? (set COURIER_PORTAL_DIR to look elsewhere)"
+        );
+        let message = not_running("/tmp/session/5185/portal/kv");
+        assert!(
+            message.ends_with("the portal is per login session, so a service started from another session listens in that session's directory"),
+            "{message}"
+        );
     }
 }
