@@ -127,13 +127,18 @@ pub enum Command {
     /// The method and its parameter types come from the service's own
     /// interface (introspection), or from --ipc FILE. Arguments are given
     /// in order, or as NAME=VALUE: numbers (decimal or 0x hex), true/false,
-    /// strings as they are, `null` for an absent optional, 0,0,640,480 for a
-    /// rectangle, #rrggbb for a colour, @PATH for a file (opened read-only),
-    /// and JSON for vectors, maps, optionals and nested types. A wrong
-    /// argument is reported, naming the parameter and its type, before
-    /// anything is sent. A one-way message is sent and the command ends
-    /// once it is written. Events the service sends meanwhile are printed
-    /// on standard error.
+    /// `null` for an absent optional, 0,0,640,480 for a rectangle, #rrggbb
+    /// for a colour, @PATH for a file (opened read-only), and JSON for
+    /// vectors, maps, optionals and nested types. A String, ByteString or
+    /// ByteBuffer parameter takes the word exactly as it is: `null` is the
+    /// text "null" and '"x"' is the text "x" with its quotes (only inside
+    /// JSON, as in '["a","b"]', are strings quoted). A wrong argument is
+    /// reported, naming the parameter and its type, before anything is
+    /// sent. So is a method whose results hold a user type (any type that
+    /// is not built in): its layout is in the service's Rust code only, so
+    /// its response could not be decoded; --raw-response sends it anyway.
+    /// A one-way message is sent and the command ends once it is written.
+    /// Events the service sends meanwhile are printed on standard error.
     #[command(after_help = CALL_HELP)]
     Call {
         /// A service name in the portal directory, or a socket path.
@@ -155,6 +160,12 @@ pub enum Command {
         /// service: arguments are then checked before connecting.
         #[arg(long, value_name = "FILE")]
         ipc: Option<PathBuf>,
+        /// Do not decode the response: print its body as a hex dump (with
+        /// --json, as {"message", "bytes", "fds", "hex", ...}). This also
+        /// sends a method whose results hold a user type, which is refused
+        /// otherwise. Nothing changes for a one-way message.
+        #[arg(long)]
+        raw_response: bool,
     },
     /// Watch the traffic of a running service, live.
     ///
@@ -214,13 +225,17 @@ Examples:
   courier call window-server CreateWindow rect='{\"x\":0,\"y\":0,\"width\":8,\"height\":8}' title=Hi
   courier call image-decoder decode_image @picture.ppm --json
   courier call config set_values '{\"a\": [1, 2]}' null
+  courier call kv put k1 null        # a String parameter: stores the text \"null\"
+  courier call kv put k1 '\"x\"'       # stores \"x\" with its quotes
+  courier call kv stats --raw-response   # results of a user type: hex dump
 
 Exit codes:
   0  success
   1  the service could not be reached, broke the protocol, timed out or
      answered with an error
   2  usage error: unknown service, method or parameter, an argument of the
-     wrong type, or a local file that cannot be read";
+     wrong type, a method whose results hold a user type (without
+     --raw-response), or a local file that cannot be read";
 
 const MONITOR_HELP: &str = "\
 Examples:

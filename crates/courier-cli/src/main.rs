@@ -106,6 +106,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             json,
             timeout,
             ipc,
+            raw_response,
         } => call::run(&call::CallArgs {
             service,
             method,
@@ -113,6 +114,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
             json,
             timeout,
             ipc,
+            raw_response,
         })
         .map(|()| Outcome::Success),
         Command::Monitor {

@@ -363,7 +363,7 @@ fn call_usage_errors_exit_2() {
     let run = service.courier(&["call", SERVICE, "no_such_method"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(
-        run.stderr.contains("no message `no_such_method`"),
+        run.stderr.contains("has no method `no_such_method`"),
         "{run:#?}"
     );
 
@@ -374,6 +374,145 @@ fn call_usage_errors_exit_2() {
     let run = service.courier(&["call", SERVICE, "read_file", "@/nonexistent/file"]);
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(run.stderr.contains("parameter `file`"), "{run:#?}");
+}
+
+#[test]
+fn call_lists_only_callable_methods_for_an_unknown_one() {
+    let service = start();
+    let run = service.courier(&["call", SERVICE, "Get"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "error: service `echo` has no method `Get`; its methods are `integers`, `floats`, \
+         `texts`, `containers`, `geometry`, `read_file`, `fail`, `note`, `notes`, `announce`, \
+         `stats`, `tally`; `courier introspect echo` shows their parameters\n"
+    );
+
+    // A message of the client's endpoint: said so, and still only the
+    // service's methods listed.
+    let run = service.courier(&["call", SERVICE, "announced", "hi"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "(`announced` is a message of endpoint `EchoClient`, not of `EchoServer`, \
+             which the service serves)"
+        ),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.to_lowercase().contains("response"), "{run:#?}");
+
+    // With --ipc, before connecting: every endpoint's, each named.
+    let ipc = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipc/Echo.ipc");
+    let run = service.courier(&["call", SERVICE, "get", "--ipc", ipc]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains(
+            "`stats`, `tally` (endpoint `EchoServer`); `announced` (endpoint `EchoClient`)"
+        ),
+        "{run:#?}"
+    );
+    assert!(!run.stderr.to_lowercase().contains("response"), "{run:#?}");
+
+    // A response named as the method is refused as one, before its
+    // "arguments" are looked at.
+    let (connections, calls) = service.stats();
+    let run = service.courier(&["call", SERVICE, "integers_response"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(
+        run.stderr,
+        "error: `integers_response` is the response to `integers`, which the service sends \
+         back; call `integers` instead\n"
+    );
+    assert_eq!(service.stats(), (connections + 2, calls));
+}
+
+#[test]
+fn call_refuses_a_user_type_result_before_sending_anything() {
+    let service = start();
+    let (connections, calls) = service.stats();
+
+    let run = service.courier(&["call", SERVICE, "tally"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: `tally` of `EchoServer` returns `tally` of the user type `Tally`, whose \
+             layout no .ipc text gives"
+        ),
+        "{run:#?}"
+    );
+    assert!(run.stderr.contains("nothing was sent"), "{run:#?}");
+    assert!(run.stderr.contains("--raw-response"), "{run:#?}");
+    assert_eq!(run.stdout, "");
+    // Introspected on one connection (plus the one `stats` makes); the
+    // request never arrived.
+    assert_eq!(service.stats(), (connections + 2, calls));
+
+    // With the interface given locally, refused before connecting.
+    let ipc = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipc/Echo.ipc");
+    let run = service.courier(&["call", SERVICE, "tally", "--ipc", ipc]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(run.stderr.contains("user type `Tally`"), "{run:#?}");
+    assert_eq!(service.stats(), (connections + 3, calls));
+}
+
+#[test]
+fn call_with_raw_response_sends_anyway_and_prints_the_body_in_hex() {
+    let service = start();
+    let (_, calls) = service.stats();
+    let (body, fds) = courier::codec::encode_to_parts(&support::Tally::answer()).unwrap();
+    assert!(fds.is_empty());
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+
+    let response = call_json(&service, &["tally", "--raw-response"]);
+    assert_eq!(
+        response,
+        json!({
+            "endpoint": "EchoServer",
+            "magic": magic("EchoServer"),
+            "id": 23,
+            "message": "tally_response",
+            "bytes": body.len(),
+            "fds": 0,
+            "hex": hex,
+        })
+    );
+    assert_eq!(service.stats().1, calls + 1);
+
+    // For people: a hex dump; `tally`'s label shows in the ASCII column.
+    let out = service
+        .courier(&["call", SERVICE, "tally", "--raw-response"])
+        .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("tally_response: {} bytes, 0 fds (not decoded)", body.len()),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with("00000000  ee ff c0 00 05 00 00 00  74 61 6c 6c 79 "),
+        "{out}"
+    );
+    assert!(lines[1].ends_with("|........tally|"), "{out}");
+    assert_eq!(lines.len(), 2, "{out}");
+
+    // Any response can be asked for raw, decodable or not.
+    let response = call_json(&service, &["floats", "1", "2", "true", "--raw-response"]);
+    assert_eq!(
+        response["hex"], "0000803f000000000000004001",
+        "{response:#}"
+    );
+}
+
+#[test]
+fn call_takes_string_words_exactly_as_they_are() {
+    let service = start();
+    // `null` is absent only for an optional; quotes are part of a string.
+    let response = call_json(&service, &["texts", "null", r#""x""#]);
+    assert_eq!(response["args"], json!({"text": "null", "bytes": "\"x\""}));
+    let response = call_json(&service, &["containers", "[]", "{}", "null", "null"]);
+    assert_eq!(response["args"]["maybe"], Json::Null);
+    let response = call_json(&service, &["containers", "[]", "{}", r#""x""#, "null"]);
+    assert_eq!(response["args"]["maybe"], r#""x""#);
 }
 
 // ----- help and completions -----

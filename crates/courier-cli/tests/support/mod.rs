@@ -33,6 +33,29 @@ pub const SERVICE: &str = "echo";
 
 // ----- the service -----
 
+/// The user type of `tally() => (Tally tally)`: its layout is in this Rust
+/// code only, not in the `.ipc` text.
+#[derive(Debug, Clone, PartialEq, courier::Encode, courier::Decode)]
+pub struct Tally {
+    /// Always [`TALLY_MAGIC`].
+    pub magic: u32,
+    /// Always `"tally"`.
+    pub label: String,
+}
+
+/// The `magic` of every [`Tally`] the service sends.
+pub const TALLY_MAGIC: u32 = 0x00c0_ffee;
+
+impl Tally {
+    /// The tally the service answers with.
+    pub fn answer() -> Tally {
+        Tally {
+            magic: TALLY_MAGIC,
+            label: "tally".to_owned(),
+        }
+    }
+}
+
 /// What every connection of the service shares.
 #[derive(Default)]
 struct Shared {
@@ -158,6 +181,11 @@ impl<S: courier::Sender<EchoClient>> EchoServerHandler for Echo<S> {
             .announced(text)
             .map_err(|error| HandlerError::new(format!("cannot send the event: {error}")))?;
         Ok(1)
+    }
+
+    fn tally(&mut self) -> Result<Tally, HandlerError> {
+        self.count();
+        Ok(Tally::answer())
     }
 
     fn stats(&mut self) -> Result<echo_server::StatsResponse, HandlerError> {
