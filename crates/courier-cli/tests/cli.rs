@@ -2,7 +2,6 @@
 //! exit codes.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const GOOD: &str = "\
@@ -319,41 +318,12 @@ fn a_closed_stdout_ends_the_command_quietly() {
     assert_eq!(stderr, "");
 }
 
-/// `<workspace root>/../shared`, or `COURIER_SHARED_DIR`.
-fn shared_dir() -> PathBuf {
-    match std::env::var_os("COURIER_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
-
-fn ipc_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            ipc_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "ipc") {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn compiles_the_serenity_corpus_to_valid_rust() {
-    let corpus = shared_dir().join("corpus/serenity-ipc");
-    if !corpus.is_dir() {
-        eprintln!(
-            "skipped: no corpus at {} (set COURIER_SHARED_DIR)",
-            corpus.display()
-        );
+    let Some(corpus) = courier_testdata::serenity_ipc("compiling the corpus") else {
         return;
-    }
-    let mut files = Vec::new();
-    ipc_files(&corpus, &mut files);
-    files.sort();
+    };
+    let files = courier_testdata::ipc_files(&corpus);
     assert_eq!(files.len(), 36, "the corpus has 36 files");
 
     let out = tempfile::tempdir().unwrap();

@@ -328,28 +328,14 @@ fn the_reserved_magic_is_no_endpoint_of_the_corpus_or_the_examples() {
         INTROSPECT_MAGIC
     );
     let mut names = vec![WindowServer::NAME, WindowClient::NAME, ImageDecoder::NAME];
-    let corpus = std::env::var_os("COURIER_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-        .join("corpus/serenity-ipc");
     let mut corpus_names = Vec::new();
-    if corpus.is_dir() {
-        let mut stack = vec![corpus];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).expect("read the corpus") {
-                let path = entry.expect("entry").path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else if path.extension().is_some_and(|e| e == "ipc") {
-                    let text = std::fs::read_to_string(&path).expect("read");
-                    let (ast, _) = courier_idl::parse(&text);
-                    corpus_names.extend(ast.endpoints.into_iter().map(|e| e.name.name));
-                }
-            }
+    if let Some(corpus) = courier_testdata::serenity_ipc("the corpus's magics") {
+        for path in courier_testdata::ipc_files(&corpus) {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let (ast, _) = courier_idl::parse(&text);
+            corpus_names.extend(ast.endpoints.into_iter().map(|e| e.name.name));
         }
         assert!(corpus_names.len() >= 36, "{} endpoints", corpus_names.len());
-    } else {
-        eprintln!("skipping the corpus: none at {}", corpus.display());
     }
     names.extend(corpus_names.iter().map(String::as_str));
     for name in names {

@@ -3,18 +3,9 @@
 //! magics and ids match. Compared against the corpus in `../shared` when it
 //! is there.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use courier_idl::ast::IpcFile;
-
-fn shared_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("COURIER_SHARED_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let dir = root.join("../shared");
-    dir.is_dir().then_some(dir)
-}
 
 fn parse(path: &Path) -> IpcFile {
     let text = std::fs::read_to_string(path)
@@ -30,15 +21,11 @@ fn parse(path: &Path) -> IpcFile {
 
 #[test]
 fn clipboard_interfaces_match_serenityos() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipped: ../shared (or $COURIER_SHARED_DIR) is absent");
+    let Some(corpus) = courier_testdata::serenity_ipc("the comparison with SerenityOS's Clipboard")
+    else {
         return;
     };
-    let theirs_dir = shared.join("corpus/serenity-ipc/Userland/Services/Clipboard");
-    if !theirs_dir.is_dir() {
-        eprintln!("skipped: {} is absent", theirs_dir.display());
-        return;
-    }
+    let theirs_dir = corpus.join("Userland/Services/Clipboard");
     let ours_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ipc");
     for file in ["ClipboardServer.ipc", "ClipboardClient.ipc"] {
         let ours = parse(&ours_dir.join(file));

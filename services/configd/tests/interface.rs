@@ -2,25 +2,12 @@
 //! the same messages in the same order, of the same kinds, with the same
 //! parameter types and names, so the magics and message ids match.
 //!
-//! The reference files are in `../shared/corpus/serenity-ipc/` (beside the
-//! workspace, or `$COURIER_SHARED_DIR`); without them the comparison is
-//! skipped with a notice.
+//! The reference files are in `../shared/corpus/serenity-ipc/`, found by
+//! `courier-testdata`; without them the comparison is skipped with a notice.
 
 use std::path::PathBuf;
 
 use courier_idl::ast::IpcFile;
-
-fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("COURIER_SHARED_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => workspace_root().join("../shared"),
-    };
-    dir.is_dir().then_some(dir)
-}
 
 fn parse(path: &std::path::Path) -> IpcFile {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -32,13 +19,12 @@ fn parse(path: &std::path::Path) -> IpcFile {
 
 #[test]
 fn interfaces_match_serenityos_message_by_message() {
-    let Some(shared) = shared_dir() else {
-        eprintln!(
-            "skipped: no ../shared beside the workspace (set COURIER_SHARED_DIR) to compare with SerenityOS's ConfigServer"
-        );
+    let Some(corpus) =
+        courier_testdata::serenity_ipc("the comparison with SerenityOS's ConfigServer")
+    else {
         return;
     };
-    let theirs_dir = shared.join("corpus/serenity-ipc/Userland/Services/ConfigServer");
+    let theirs_dir = corpus.join("Userland/Services/ConfigServer");
     let ours_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ipc");
     for name in ["ConfigServer.ipc", "ConfigClient.ipc"] {
         let theirs = parse(&theirs_dir.join(name));
