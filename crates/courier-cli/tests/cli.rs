@@ -65,12 +65,20 @@ fn check_reports_errors_with_a_location_and_exits_1() {
 #[test]
 fn check_reports_a_magic_collision_across_files() {
     let dir = tempfile::tempdir().unwrap();
-    let first = file(&dir, "First.ipc", "endpoint Same {}\n");
-    let second = file(&dir, "Second.ipc", "endpoint Same {}\n");
+    // Two different names with the same Jenkins hash (3292445604).
+    let first = file(&dir, "First.ipc", "endpoint ServiceDfAA {}\n");
+    let second = file(&dir, "Second.ipc", "endpoint ServiceDfdl {}\n");
     let output = courier(&["check", &first, &second]);
-    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("has the magic 3292445604"), "{stderr}");
+    assert!(
+        stderr.contains("ServiceDfAA") && stderr.contains("ServiceDfdl"),
+        "{stderr}"
+    );
     // Each file alone is fine.
     assert_eq!(courier(&["check", &first]).status.code(), Some(0));
+    assert_eq!(courier(&["check", &second]).status.code(), Some(0));
 }
 
 #[test]
