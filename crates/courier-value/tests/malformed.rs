@@ -146,7 +146,8 @@ fn fds_must_match_the_body() {
     assert_eq!(
         decode_error("Core::AnonymousBuffer", &[1, 0, 0, 1, 0], vec![memfd()]),
         "message `f` of `T`: in `v`: shared buffer claims 65536 bytes but its memory file \
-         holds only 8; the sender is broken or hostile"
+         holds only 8; the sender is broken or hostile: it must size the memory file to at \
+         least the size it sends and never shrink it (courier's SharedBuffer::new does both)"
     );
     // A bitmap whose rows do not fit its buffer.
     let mut body = vec![1];

@@ -32,7 +32,7 @@ use tracing::{debug, trace, warn};
 
 use crate::codec::{Decoder, encode_to_parts};
 use crate::endpoint::{Endpoint, Message};
-use crate::error::{Error, HandlerError, ProtocolError, ProtocolErrorKind};
+use crate::error::{Error, HandlerError, ProtocolError};
 use crate::proto::{Connection, MessageRef, RequestId};
 
 /// Handles the messages of endpoint `L`.
@@ -340,13 +340,7 @@ pub(crate) fn decode<L: Endpoint>(message: MessageRef<'_>) -> Decoded<L::Message
     let mut decoder = Decoder::new(body, fds);
     let decoded =
         L::decode_message(id, &mut decoder).and_then(|message| decoder.finish().map(|()| message));
-    let message = decoded.map_err(|error| {
-        ProtocolError::new(ProtocolErrorKind::MalformedMessage {
-            endpoint: L::NAME,
-            message_id: id,
-            reason: error.to_string(),
-        })
-    });
+    let message = decoded.map_err(|error| ProtocolError::malformed_message(L::NAME, id, &error));
     Decoded {
         id,
         request_id,

@@ -1,5 +1,9 @@
 //! `ShareableBitmap` and `BitmapSequence`: wire shape, pixels through shared
-//! memory, and the checks on receipt.
+//! memory, and the checks on receipt. Every test checks that it closed every
+//! fd it opened.
+
+#[path = "support/mod.rs"]
+mod support;
 
 use std::os::fd::OwnedFd;
 
@@ -9,6 +13,7 @@ use courier::shm::{
     BitmapFormat, BitmapMetadata, BitmapSequence, MAX_BITMAP_DIMENSION, ShareableBitmap,
     SharedBuffer, ShmError,
 };
+use support::fd_check;
 
 fn send<T: courier::Encode + courier::Decode>(value: &T) -> T {
     let (bytes, fds) = encode_to_parts(value).unwrap();
@@ -38,6 +43,7 @@ fn invalid_message(error: &DecodeError) -> &str {
 
 #[test]
 fn the_wire_is_header_then_buffer() {
+    let check = fd_check();
     let bitmap = ShareableBitmap::new(3, 2, BitmapFormat::Rgba8888).unwrap();
     let (bytes, fds) = encode_to_parts(&bitmap).unwrap();
     let mut expected = vec![1];
@@ -49,6 +55,7 @@ fn the_wire_is_header_then_buffer() {
     expected.extend(24u32.to_le_bytes());
     assert_eq!(bytes, expected);
     assert_eq!(fds.len(), 1);
+    drop((bitmap, fds));
     let (bytes, fds) = encode_to_parts(&ShareableBitmap::invalid()).unwrap();
     assert_eq!(bytes, [0]);
     assert!(
@@ -56,10 +63,12 @@ fn the_wire_is_header_then_buffer() {
             .unwrap()
             .is_valid()
     );
+    check.finish();
 }
 
 #[test]
 fn pixels_travel_through_shared_memory() {
+    let check = fd_check();
     let mut bitmap = ShareableBitmap::new(4, 3, BitmapFormat::Bgra8888).unwrap();
     bitmap
         .set_pixel(1, 2, Color::from_rgba(10, 20, 30, 40))
@@ -77,10 +86,13 @@ fn pixels_travel_through_shared_memory() {
     assert_eq!(received.pixel(3, 0), Some(Color::BLUE));
     received.set_pixel(0, 0, Color::GREEN).unwrap();
     assert_eq!(bitmap.pixel(0, 0), Some(Color::GREEN));
+    drop((bitmap, received));
+    check.finish();
 }
 
 #[test]
 fn formats_lay_out_bytes_differently() {
+    let check = fd_check();
     let color = Color::from_rgba(1, 2, 3, 4);
     for (format, bytes, read_back) in [
         (BitmapFormat::Bgra8888, [3, 2, 1, 4], color),
@@ -95,10 +107,12 @@ fn formats_lay_out_bytes_differently() {
     assert!(!BitmapFormat::Bgrx8888.has_alpha());
     assert_eq!(encode_to_parts(&BitmapFormat::Bgrx8888).unwrap().0, [1]);
     assert_eq!(encode_to_parts(&BitmapFormat::Bgra8888).unwrap().0, [2]);
+    check.finish();
 }
 
 #[test]
 fn out_of_bounds_and_read_only_writes_are_errors() {
+    let check = fd_check();
     let mut bitmap = ShareableBitmap::new(2, 2, BitmapFormat::Bgra8888).unwrap();
     assert!(matches!(
         bitmap.set_pixel(2, 0, Color::RED),
@@ -127,10 +141,13 @@ fn out_of_bounds_and_read_only_writes_are_errors() {
         Err(ShmError::Invalid)
     ));
     assert!(invalid.pixels().is_empty() && invalid.buffer().as_slice().is_empty());
+    drop((bitmap, received));
+    check.finish();
 }
 
 #[test]
 fn construction_checks_the_layout() {
+    let check = fd_check();
     assert!(matches!(
         ShareableBitmap::new(0, 5, BitmapFormat::Bgra8888),
         Err(ShmError::Layout(_))
@@ -158,10 +175,13 @@ fn construction_checks_the_layout() {
     )
     .unwrap_err();
     assert!(error.to_string().contains("pitch of 7 bytes"), "{error}");
+    drop(padded);
+    check.finish();
 }
 
 #[test]
 fn received_bitmaps_are_checked() {
+    let check = fd_check();
     // (name, (width, height, pitch, buffer bytes), what the message says)
     type Layout = (u32, u32, u32, usize);
     let cases: &[(&str, Layout, &str)] = &[
@@ -198,10 +218,12 @@ fn received_bitmaps_are_checked() {
     // Exactly enough is fine.
     let (bytes, fds) = bitmap_body(4, 4, 16, 64);
     assert!(decode_from_parts::<ShareableBitmap>(&bytes, fds).is_ok());
+    check.finish();
 }
 
 #[test]
 fn a_valid_bitmap_needs_a_valid_buffer() {
+    let check = fd_check();
     let mut encoder = Encoder::new();
     for value in [1u32, 1, 4] {
         encoder.encode(&value).unwrap();
@@ -223,10 +245,12 @@ fn a_valid_bitmap_needs_a_valid_buffer() {
         }
     );
     assert_eq!(error.path().collect::<Vec<_>>(), ["format"]);
+    check.finish();
 }
 
 #[test]
 fn sequences_round_trip_through_one_buffer() {
+    let check = fd_check();
     let mut sequence = BitmapSequence::new(&[
         Some((2, 1, BitmapFormat::Bgra8888)),
         None,
@@ -257,10 +281,13 @@ fn sequences_round_trip_through_one_buffer() {
     let frame = received.to_bitmap(0).unwrap().unwrap();
     assert_eq!(frame.pixel(1, 0), Some(Color::from_rgba(7, 6, 5, 8)));
     assert!(received.to_bitmap(1).unwrap().is_none());
+    drop((sequence, received, frame));
+    check.finish();
 }
 
 #[test]
 fn sequences_copy_bitmaps() {
+    let check = fd_check();
     let mut a = ShareableBitmap::new(2, 2, BitmapFormat::Bgra8888).unwrap();
     a.set_pixel(1, 1, Color::RED).unwrap();
     let padded = {
@@ -277,20 +304,25 @@ fn sequences_copy_bitmaps() {
     let copy = received.to_bitmap(2).unwrap().unwrap();
     assert_eq!(copy.pitch(), 4, "rows are packed in the sequence");
     assert_eq!(copy.pixel(0, 1), Some(Color::from_rgba(1, 2, 3, 4)));
+    drop((a, padded, sequence, received, copy));
+    check.finish();
 }
 
 #[test]
 fn empty_sequences_need_no_buffer() {
+    let check = fd_check();
     let sequence = BitmapSequence::new(&[None, None]).unwrap();
     assert!(!sequence.buffer().is_valid());
     let received = send(&sequence);
     assert_eq!(received.len(), 2);
     assert!(received.frame(0).is_none());
     assert!(send(&BitmapSequence::default()).is_empty());
+    check.finish();
 }
 
 #[test]
 fn received_sequences_check_every_frame() {
+    let check = fd_check();
     let frames = vec![
         Some(BitmapMetadata {
             width: 1,
@@ -323,4 +355,65 @@ fn received_sequences_check_every_frame() {
     assert!(BitmapSequence::from_parts(frames.clone(), SharedBuffer::new(26).unwrap()).is_ok());
     let error = BitmapSequence::from_parts(frames, SharedBuffer::new(25).unwrap()).unwrap_err();
     assert!(error.to_string().starts_with("frame 1: "), "{error}");
+    check.finish();
+}
+
+/// A memfd of `len` bytes that cannot be sealed (so the receiver would copy
+/// it rather than map it).
+fn memfd(len: u64) -> OwnedFd {
+    let fd = rustix::fs::memfd_create("courier-test", rustix::fs::MemfdFlags::CLOEXEC).unwrap();
+    rustix::fs::ftruncate(&fd, len).unwrap();
+    fd
+}
+
+/// The wire form of a shared buffer claiming `claimed` bytes over `fd`.
+fn lying_buffer(encoder: &mut Encoder, claimed: u32, fd: OwnedFd) {
+    encoder.encode(&true).unwrap();
+    encoder.encode(&claimed).unwrap();
+    encoder.put_owned_fd(fd);
+}
+
+#[test]
+fn a_memory_file_smaller_than_claimed_under_a_bitmap_or_a_sequence_is_the_typed_error() {
+    let check = fd_check();
+    let too_small = DecodeErrorKind::SharedBufferTooSmall {
+        claimed: 64,
+        actual: 63,
+    };
+    // A 4x4 bitmap whose buffer claims the 64 bytes its rows need, over a
+    // file of 63: the buffer's own check refuses it, before the layout's.
+    let mut encoder = Encoder::new();
+    encoder.encode(&true).unwrap();
+    for field in [4u32, 4, 16] {
+        encoder.encode(&field).unwrap();
+    }
+    encoder.encode(&BitmapFormat::Bgra8888).unwrap();
+    lying_buffer(&mut encoder, 64, memfd(63));
+    let (bytes, fds) = encoder.into_parts();
+    let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+    assert_eq!(error.kind(), &too_small);
+    assert_eq!(error.path().collect::<Vec<_>>(), ["buffer"]);
+    assert!(
+        error.to_string().starts_with(
+            "in `buffer`: shared buffer claims 64 bytes but its memory file holds only 63;"
+        ),
+        "{error}"
+    );
+
+    // The same for a sequence's buffer.
+    let frames = vec![Some(BitmapMetadata {
+        width: 4,
+        height: 4,
+        pitch: 16,
+        format: BitmapFormat::Bgra8888,
+        offset: 0,
+    })];
+    let mut encoder = Encoder::new();
+    encoder.encode(&frames).unwrap();
+    lying_buffer(&mut encoder, 64, memfd(63));
+    let (bytes, fds) = encoder.into_parts();
+    let error = decode_from_parts::<BitmapSequence>(&bytes, fds).unwrap_err();
+    assert_eq!(error.kind(), &too_small);
+    assert_eq!(error.path().collect::<Vec<_>>(), ["buffer"]);
+    check.finish();
 }

@@ -2,14 +2,17 @@
 //! process (this test binary started again as `shm_child`), the tests are
 //! its clients. They prove that a bitmap crosses without its pixels being
 //! copied (the receiver sees the sender's later writes), that a sealed one
-//! cannot be changed after the send (and the receiver knows it), and that a
-//! buffer whose memory file is smaller than claimed is refused with a typed
-//! decode error, without a `SIGBUS`, while the service keeps serving its
-//! other clients. Every test counts this process's fds.
+//! cannot be changed after the send (and the receiver knows it: the kernel
+//! refuses the sender's writes), that a `BitmapSequence` crosses the same
+//! way, every frame intact, and that a buffer whose memory file is smaller
+//! than claimed is refused with a typed decode error
+//! (`SharedBufferTooSmall`), without a `SIGBUS`, while the service keeps
+//! serving its other clients. Every test counts this process's fds.
 //!
 //! Synchronisation is by pipes only: the child prints `COURIER-READY` once
-//! it listens, `COURIER-CONN <n>: <outcome>` as each connection ends, and
-//! exits after serving the number of connections it was told.
+//! it listens, `COURIER-CONN <n>: <outcome>` as each connection ends (for
+//! a malformed message, with the decode error's variant as the service got
+//! it), and exits after serving the number of connections it was told.
 
 #[path = "common/runtime/mod.rs"]
 mod runtime_common;
@@ -25,7 +28,7 @@ use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 
 use courier::blocking::BlockingConnection;
 use courier::gfx::Color;
-use courier::shm::{BitmapFormat, ShareableBitmap, SharedBuffer, ShmError};
+use courier::shm::{BitmapFormat, BitmapSequence, ShareableBitmap, SharedBuffer, ShmError};
 use courier::{Error, HandlerError, NoMessages, ProtocolErrorKind, Reply};
 use runtime_common::fd_check;
 
@@ -43,6 +46,8 @@ const CHILD_ENV: &str = "COURIER_SHM_CHILD";
 ///     keep(Gfx::ShareableBitmap bitmap) => (bool sealed)
 ///     pixel(u32 x, u32 y) => (u32 argb)
 ///     take_buffer(Core::AnonymousBuffer buffer) => (u32 len)
+///     keep_frames(Gfx::BitmapSequence frames) => (Vector<Optional<BitmapMetadata>> frames, bool shared)
+///     frame_pixel(u32 frame, u32 x, u32 y) => (u32 bytes)
 /// }
 /// ```
 ///
@@ -52,7 +57,7 @@ const CHILD_ENV: &str = "COURIER_SHM_CHILD";
 mod keeper {
     use std::os::fd::OwnedFd;
 
-    use courier::shm::{ShareableBitmap, SharedBuffer};
+    use courier::shm::{BitmapMetadata, BitmapSequence, ShareableBitmap, SharedBuffer};
 
     /// The `KeeperServer` endpoint.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -97,6 +102,46 @@ mod keeper {
         TakeBufferResponse { len: u32 }
     );
 
+    message!(
+        KeeperServer,
+        7,
+        "keep_frames",
+        KeepFrames {
+            frames: BitmapSequence
+        }
+    );
+    message!(
+        KeeperServer,
+        8,
+        "KeepFramesResponse",
+        KeepFramesResponse {
+            frames: Vec<Option<BitmapMetadata>>,
+            shared: bool
+        }
+    );
+    message!(
+        KeeperServer,
+        9,
+        "frame_pixel",
+        FramePixel {
+            frame: u32,
+            x: u32,
+            y: u32
+        }
+    );
+    message!(
+        KeeperServer,
+        10,
+        "FramePixelResponse",
+        FramePixelResponse { bytes: u32 }
+    );
+
+    impl courier::Request for KeepFrames {
+        type Response = KeepFramesResponse;
+    }
+    impl courier::Request for FramePixel {
+        type Response = FramePixelResponse;
+    }
     impl courier::Request for Keep {
         type Response = KeepResponse;
     }
@@ -113,16 +158,22 @@ mod keeper {
         Keep(Keep),
         Pixel(Pixel),
         TakeBuffer(TakeBuffer),
+        KeepFrames(KeepFrames),
+        FramePixel(FramePixel),
     }
 
     fn name(id: u32) -> Option<&'static str> {
-        const NAMES: [&str; 6] = [
+        const NAMES: [&str; 10] = [
             "keep",
             "KeepResponse",
             "pixel",
             "PixelResponse",
             "take_buffer",
             "TakeBufferResponse",
+            "keep_frames",
+            "KeepFramesResponse",
+            "frame_pixel",
+            "FramePixelResponse",
         ];
         NAMES.get((id as usize).wrapping_sub(1)).copied()
     }
@@ -141,6 +192,8 @@ mod keeper {
                 1 => Keep::decode(decoder).map(KeeperMessage::Keep),
                 3 => Pixel::decode(decoder).map(KeeperMessage::Pixel),
                 5 => TakeBuffer::decode(decoder).map(KeeperMessage::TakeBuffer),
+                7 => KeepFrames::decode(decoder).map(KeeperMessage::KeepFrames),
+                9 => FramePixel::decode(decoder).map(KeeperMessage::FramePixel),
                 _ => Err(courier::DecodeError::new(
                     courier::codec::DecodeErrorKind::UnknownMessage {
                         endpoint: "KeeperServer",
@@ -205,10 +258,11 @@ mod keeper {
 
 // ----- the service, in the child -----
 
-/// One connection's state: the bitmaps it was given.
+/// One connection's state: the bitmaps and sequences it was given.
 #[derive(Default)]
 struct Keeper {
     bitmaps: Vec<ShareableBitmap>,
+    sequences: Vec<BitmapSequence>,
 }
 
 impl courier::Handler<KeeperServer> for Keeper {
@@ -233,18 +287,53 @@ impl courier::Handler<KeeperServer> for Keeper {
                     len: buffer.len() as u32,
                 })
             }
+            KeeperMessage::KeepFrames(KeepFrames { frames }) => {
+                let response = KeepFramesResponse {
+                    frames: frames.frames().to_vec(),
+                    // Mapped from the sender's file, not copied on receipt.
+                    shared: !frames.buffer().is_private_copy(),
+                };
+                self.sequences.push(frames);
+                Reply::response(response)
+            }
+            KeeperMessage::FramePixel(FramePixel { frame, x, y }) => Reply::from_result(
+                self.sequences
+                    .last()
+                    .and_then(|sequence| {
+                        let metadata = sequence.frame(frame as usize)?;
+                        let pixels = sequence.frame_pixels(frame as usize)?;
+                        if x >= metadata.width || y >= metadata.height {
+                            return None;
+                        }
+                        let at = y as usize * metadata.pitch as usize + x as usize * 4;
+                        pixels.get(at..at + 4)?.try_into().ok()
+                    })
+                    .map(|bytes| FramePixelResponse {
+                        bytes: u32::from_le_bytes(bytes),
+                    })
+                    .ok_or_else(|| {
+                        HandlerError::new(format!(
+                            "no kept sequence has pixel ({x}, {y}) in frame {frame}"
+                        ))
+                    }),
+            ),
         }
     }
 }
 
-/// What one ended connection reports on the child's stdout.
+/// What one ended connection reports on the child's stdout: for a message
+/// that did not decode, its id, the decode error's kind (`{:?}`, as the
+/// service got it) and the reason.
 fn outcome(result: Result<(), Error>) -> String {
     match result {
         Ok(()) => "ok".to_owned(),
         Err(Error::Protocol(error)) => match error.kind() {
             ProtocolErrorKind::MalformedMessage {
                 message_id, reason, ..
-            } => format!("malformed message {message_id}: {reason}"),
+            } => match error.decode_error_kind() {
+                Some(kind) => format!("malformed message {message_id}: {kind:?}: {reason}"),
+                None => format!("malformed message {message_id}: {reason}"),
+            },
             _ => format!("protocol: {error}"),
         },
         Err(error) => format!("err: {error}"),
@@ -431,6 +520,15 @@ fn a_sealed_bitmap_cannot_change_after_the_send_and_the_receiver_knows() {
     ));
     let mut clone = bitmap.buffer().try_clone().unwrap();
     assert!(clone.as_mut_slice().is_none());
+    // And not only the API: the kernel refuses a write on the memory file
+    // itself (F_SEAL_WRITE), as it would any process's holding the fd.
+    let fd = bitmap.buffer().fd().unwrap();
+    let at = u64::from(9 * bitmap.pitch() + 7 * 4);
+    assert_eq!(
+        rustix::io::pwrite(fd, &[0xff; 4], at),
+        Err(rustix::io::Errno::PERM)
+    );
+    assert_eq!(rustix::fs::ftruncate(fd, 0), Err(rustix::io::Errno::PERM));
     assert_eq!(
         client.call(&Pixel { x: 7, y: 9 }).unwrap().argb,
         color.argb()
@@ -468,11 +566,13 @@ fn a_buffer_smaller_than_claimed_is_refused_and_the_service_goes_on() {
         })
         .unwrap_err();
     assert!(matches!(error, Error::Disconnected), "{error}");
+    // The service got the typed error, and its sentence.
     let reported = keeper.next_outcome();
     assert!(
-        reported.starts_with("1: malformed message 5: ")
-            && reported
-                .contains("shared buffer claims 1048576 bytes but its memory file holds only 4096"),
+        reported.starts_with(
+            "1: malformed message 5: SharedBufferTooSmall { claimed: 1048576, actual: 4096 }: "
+        ) && reported
+            .contains("shared buffer claims 1048576 bytes but its memory file holds only 4096"),
         "{reported}"
     );
     drop(liar);
@@ -496,5 +596,70 @@ fn a_buffer_smaller_than_claimed_is_refused_and_the_service_goes_on() {
         stderr.contains("shared buffer claims 1048576 bytes"),
         "stderr: {stderr}"
     );
+    fds.finish();
+}
+
+#[test]
+fn a_bitmap_sequence_crosses_with_every_frame_intact_and_its_pixels_shared() {
+    let fds = fd_check();
+    let mut keeper = KeeperChild::spawn(1);
+    let client = keeper.connect();
+    // Three frames of different shapes and formats, one absent: 16 MiB in
+    // one buffer.
+    let mut sequence = BitmapSequence::new(&[
+        Some((2048, 1024, BitmapFormat::Bgra8888)),
+        None,
+        Some((640, 480, BitmapFormat::Rgba8888)),
+        Some((1024, 2048, BitmapFormat::Bgrx8888)),
+    ])
+    .unwrap();
+    let frames = sequence.frames().to_vec();
+    // A marker at a corner of each present frame.
+    let mark = |sequence: &mut BitmapSequence, frame: usize, x: u32, y: u32, bytes: [u8; 4]| {
+        let pitch = sequence.frame(frame).unwrap().pitch;
+        let at = y as usize * pitch as usize + x as usize * 4;
+        sequence.frame_pixels_mut(frame).unwrap()[at..at + 4].copy_from_slice(&bytes);
+    };
+    mark(&mut sequence, 0, 2047, 1023, [1, 2, 3, 4]);
+    mark(&mut sequence, 2, 0, 0, [5, 6, 7, 8]);
+    mark(&mut sequence, 3, 1023, 2047, [9, 10, 11, 12]);
+
+    let message = KeepFrames { frames: sequence };
+    let response = client.call(&message).unwrap();
+    let mut sequence = message.frames;
+    assert_eq!(response.frames, frames, "every frame's metadata crossed");
+    assert!(response.shared, "the receiver mapped the sender's memory");
+    assert_eq!(client.pool_stats().sent_through_pool, 0);
+    let pixel = |frame, x, y| {
+        client
+            .call(&FramePixel { frame, x, y })
+            .unwrap()
+            .bytes
+            .to_le_bytes()
+    };
+    assert_eq!(pixel(0, 2047, 1023), [1, 2, 3, 4]);
+    assert_eq!(pixel(2, 0, 0), [5, 6, 7, 8]);
+    assert_eq!(pixel(3, 1023, 2047), [9, 10, 11, 12]);
+    assert_eq!(pixel(0, 0, 0), [0, 0, 0, 0]);
+    // The absent frame has no pixels on the other side either.
+    assert!(matches!(
+        client.call(&FramePixel {
+            frame: 1,
+            x: 0,
+            y: 0
+        }),
+        Err(Error::Remote(_))
+    ));
+
+    // No pixel was copied: written after the send, seen by the other process.
+    mark(&mut sequence, 0, 2047, 1023, [40, 30, 20, 10]);
+    mark(&mut sequence, 3, 0, 0, [0xaa, 0xbb, 0xcc, 0xdd]);
+    assert_eq!(pixel(0, 2047, 1023), [40, 30, 20, 10]);
+    assert_eq!(pixel(3, 0, 0), [0xaa, 0xbb, 0xcc, 0xdd]);
+
+    drop(client);
+    assert_eq!(keeper.next_outcome(), "0: ok");
+    keeper.finish();
+    drop(sequence);
     fds.finish();
 }

@@ -1,13 +1,15 @@
 //! imaged as a separate, confined process: every format, an animation, a
 //! decompression bomb, garbage, the confinement itself, the simple
-//! endpoint, and the service answering after every failure.
+//! endpoint, and the service answering after every failure. Every test
+//! checks that this process closed every fd it opened (sockets, the
+//! client's runtime, the daemon's pipes, files sent to it).
 
 mod support;
 
 use std::io::Write;
 
 use courier_imaged::{ImageError, image_decoder};
-use support::{Daemon, animated_gif, bomb_png, encode, pattern, png};
+use support::{Daemon, animated_gif, bomb_png, encode, fd_check, pattern, png};
 
 /// Decodes `bytes` and checks the result is `expected` pixel for pixel.
 fn assert_decodes_exactly(
@@ -29,6 +31,7 @@ fn assert_works(client: &mut courier_imaged::ImageDecoderClient) {
 
 #[test]
 fn every_format_decodes_in_the_confined_process() {
+    let fds = fd_check();
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     let opaque = pattern(false);
@@ -58,10 +61,13 @@ fn every_format_decodes_in_the_confined_process() {
             assert!(got.abs_diff(want) <= 3, "{pixel:?}");
         }
     }
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn an_animated_gif_gives_every_frame_with_its_duration() {
+    let fds = fd_check();
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     let image = client.decode(&animated_gif(), Some("image/gif")).unwrap();
@@ -84,10 +90,13 @@ fn an_animated_gif_gives_every_frame_with_its_duration() {
             .iter()
             .all(|f| (f.width(), f.height()) == (5, 4))
     );
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn an_animated_webp_gives_every_frame_and_its_loop_count() {
+    let fds = fd_check();
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     let colors = [[10, 20, 30, 255], [200, 100, 0, 128]];
@@ -102,10 +111,13 @@ fn an_animated_webp_gives_every_frame_and_its_loop_count() {
         .map(|f| f.pixel(2, 1).unwrap())
         .collect();
     assert_eq!(got, colors);
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn a_decompression_bomb_gets_an_error_event_not_an_oom_kill() {
+    let fds = fd_check();
     let mut daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     let error = client
@@ -121,10 +133,13 @@ fn a_decompression_bomb_gets_an_error_event_not_an_oom_kill() {
     assert!(error.to_string().contains("--max-pixels"), "{error}");
     assert!(daemon.is_running());
     assert_works(&mut client);
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn limits_are_options() {
+    let fds = fd_check();
     let daemon = Daemon::start(&["--max-width", "3"]);
     let mut client = daemon.client();
     let error = client.decode(&png(), None).unwrap_err();
@@ -134,14 +149,18 @@ fn limits_are_options() {
             .contains("4x3 pixels, larger than the 3x16384"),
         "{error}"
     );
+    drop((client, daemon));
     let gif = animated_gif();
     let daemon = Daemon::start(&["--max-frames", "2"]);
     let error = daemon.client().decode(&gif, None).unwrap_err();
     assert!(error.to_string().contains("more than 2 frames"), "{error}");
+    drop(daemon);
+    fds.finish();
 }
 
 #[test]
 fn garbage_gets_an_error_and_the_service_answers_the_next_request() {
+    let fds = fd_check();
     let mut daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     let mut truncated = png();
@@ -166,10 +185,13 @@ fn garbage_gets_an_error_and_the_service_answers_the_next_request() {
         assert!(daemon.is_running(), "{what}");
         assert_works(&mut client);
     }
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn the_confined_process_cannot_open_files_make_sockets_or_start_processes() {
+    let fds = fd_check();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret.txt");
     std::fs::write(&secret, "not for imaged").unwrap();
@@ -210,10 +232,13 @@ fn the_confined_process_cannot_open_files_make_sockets_or_start_processes() {
         client.decode(&animated_gif(), None).unwrap().frames.len(),
         3
     );
+    drop((client, daemon, dir));
+    fds.finish();
 }
 
 #[test]
 fn without_the_sandbox_the_probe_succeeds() {
+    let fds = fd_check();
     // Shows the probe can tell: the same process, unconfined, opens the file.
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret.txt");
@@ -230,10 +255,13 @@ fn without_the_sandbox_the_probe_succeeds() {
     assert_eq!(daemon.before_ready[1], "probe socket: allowed");
     let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).unwrap();
     assert!(status.contains("Seccomp:\t0"), "{status}");
+    drop((daemon, dir));
+    fds.finish();
 }
 
 #[test]
 fn the_simple_endpoint_decodes_a_file_into_a_bitmap() {
+    let fds = fd_check();
     let daemon = Daemon::start(&[]);
     let client =
         image_decoder::ImageDecoderClient::<courier::NoMessages>::connect(&daemon.simple_socket)
@@ -276,10 +304,13 @@ fn the_simple_endpoint_decodes_a_file_into_a_bitmap() {
         .decode_image(std::fs::File::open(&path).unwrap().into())
         .unwrap();
     assert_eq!(again.width(), 4);
+    drop((again, bitmap, client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn many_clients_at_once() {
+    let fds = fd_check();
     let daemon = Daemon::start(&["--workers", "2"]);
     let threads: Vec<_> = (0..4)
         .map(|_| {
@@ -297,10 +328,13 @@ fn many_clients_at_once() {
     for thread in threads {
         thread.join().unwrap();
     }
+    drop(daemon);
+    fds.finish();
 }
 
 #[test]
 fn sigterm_stops_it_cleanly() {
+    let fds = fd_check();
     let daemon = Daemon::start(&[]);
     let mut client = daemon.client();
     assert_works(&mut client);
@@ -313,10 +347,13 @@ fn sigterm_stops_it_cleanly() {
     // Confined, it could not remove its sockets; a new imaged replaces them.
     let daemon = Daemon::start_in(dir, &[]);
     assert_works(&mut daemon.client());
+    drop((client, daemon));
+    fds.finish();
 }
 
 #[test]
 fn it_listens_in_a_portal_directory() {
+    let fds = fd_check();
     let portal = tempfile::tempdir().unwrap();
     let dir = portal.path().join("portal");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_imaged"))
@@ -341,4 +378,6 @@ fn it_listens_in_a_portal_directory() {
         )
     );
     let _ = child.wait();
+    drop((child, portal));
+    fds.finish();
 }

@@ -9,7 +9,7 @@
 //! exactly (which is also within 1 of the high bytes that the `_to8` files
 //! hold, where they exist). The depth is read from the file name (PngSuite
 //! names end in it: `basn6a16`), since not every 16-bit image has a `_to8`
-//! file.
+//! file. The test checks that this process closed every fd it opened.
 
 mod support;
 
@@ -36,6 +36,7 @@ fn pngsuite_through_the_service() {
     let Some(shared) = support::shared_dir("PngSuite") else {
         return;
     };
+    let fds = support::fd_check();
     let suite = shared.join("corpus/pngsuite");
     let daemon = support::Daemon::start(&[]);
     let mut client = daemon.client();
@@ -118,4 +119,6 @@ fn pngsuite_through_the_service() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert_eq!(exact8 + exact16 + corrupt, files.len());
+    drop((client, daemon));
+    fds.finish();
 }

@@ -58,9 +58,21 @@ pub enum DecodeErrorKind {
     /// Fds were left after the last field (they are closed).
     UnclaimedFds(usize),
     /// A value that is well-formed on the wire but invalid for its type
-    /// (a bitmap whose pixels do not fit its buffer, a shared buffer smaller
-    /// than claimed...).
+    /// (a bitmap whose pixels do not fit its buffer, an fd that is not a
+    /// memory file...).
     Invalid(String),
+    /// A shared buffer (`Core::AnonymousBuffer`) whose memory file holds
+    /// fewer bytes than the size sent with it: it was sent too small, or its
+    /// sender shrank it while the receiver was copying it. Refused before
+    /// any byte past the end is touched, so a lying peer cannot raise
+    /// `SIGBUS` in the receiver.
+    SharedBufferTooSmall {
+        /// The size sent on the wire.
+        claimed: u64,
+        /// The size of the memory file (`fstat`), or where reading it
+        /// stopped when it shrank during a copy.
+        actual: u64,
+    },
     /// An operating-system call needed to take the value failed (`fstat` or
     /// `mmap` of a received buffer).
     Io(String),
@@ -167,6 +179,12 @@ impl fmt::Display for DecodeError {
                 )
             }
             DecodeErrorKind::Invalid(why) => f.write_str(why),
+            DecodeErrorKind::SharedBufferTooSmall { claimed, actual } => write!(
+                f,
+                "shared buffer claims {claimed} bytes but its memory file holds only {actual}; \
+                 the sender is broken or hostile: it must size the memory file to at least the \
+                 size it sends and never shrink it (courier's SharedBuffer::new does both)"
+            ),
             DecodeErrorKind::Io(why) => write!(f, "could not take a received resource: {why}"),
             DecodeErrorKind::UnknownMessage { endpoint, id } => write!(
                 f,

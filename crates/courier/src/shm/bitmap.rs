@@ -79,7 +79,9 @@ impl BitmapFormat {
 /// receipt, the sides must be between 1 and
 /// [`MAX_BITMAP_DIMENSION`](super::MAX_BITMAP_DIMENSION), the pitch at least
 /// `width * 4`, and `pitch * height` bytes must fit the buffer; otherwise the
-/// decode fails with [`DecodeErrorKind::Invalid`].
+/// decode fails with [`DecodeErrorKind::Invalid`]. The buffer is checked
+/// first, as any [`SharedBuffer`]: a memory file smaller than the size sent
+/// fails with [`DecodeErrorKind::SharedBufferTooSmall`] (in field `buffer`).
 ///
 /// # Example
 ///

@@ -28,7 +28,8 @@ const READ_ONLY_SEALS: SealFlags = SealFlags::WRITE
 ///
 /// On the wire: a `bool` (valid), then, when valid, the size as a `u32` and
 /// the fd (out of band). On receipt the size is checked against the real size
-/// of the file, so a peer cannot make the receiver touch memory that is not
+/// of the file ([`DecodeErrorKind::SharedBufferTooSmall`] when the file is
+/// smaller), so a peer cannot make the receiver touch memory that is not
 /// there; see the [module docs](super) for what the peer can still change in
 /// an unsealed buffer, and [`SharedBuffer::seal_read_only`] for how a sender
 /// gives that up.
@@ -49,7 +50,8 @@ const READ_ONLY_SEALS: SealFlags = SealFlags::WRITE
 /// 3. otherwise (a memfd without sealing, a `/dev/shm` file, a read-only fd)
 ///    the receiver takes a **private copy**: it reads the bytes with
 ///    `pread` (which returns short instead of faulting if the file shrinks
-///    meanwhile, a decode error) into a new buffer of its own. Holes in the
+///    meanwhile: a [`DecodeErrorKind::SharedBufferTooSmall`] error) into a
+///    new buffer of its own. Holes in the
 ///    sender's file stay holes, so a sparse file cannot make the receiver
 ///    commit memory the sender never did. The copy no longer shares memory
 ///    with the sender: writes on either side are not seen by the other
@@ -382,19 +384,20 @@ fn fstat_received(fd: &OwnedFd) -> Result<rustix::fs::Stat, DecodeError> {
     })
 }
 
-/// Fails unless the file behind `fd` holds at least `len` bytes.
+/// Fails with [`DecodeErrorKind::SharedBufferTooSmall`] unless the file
+/// behind `fd` holds at least `len` bytes.
 fn check_size(fd: BorrowedFd<'_>, len: usize) -> Result<(), DecodeError> {
     let stat = rustix::fs::fstat(fd).map_err(|e| {
         DecodeError::from(DecodeErrorKind::Io(format!(
             "fstat of a received shared buffer failed: {e}"
         )))
     })?;
-    let real = u64::try_from(stat.st_size).unwrap_or(0);
-    if real < len as u64 {
-        return Err(DecodeErrorKind::Invalid(format!(
-            "shared buffer claims {len} bytes but its memory file holds only {real}; \
-             the sender is broken or hostile"
-        ))
+    let actual = u64::try_from(stat.st_size).unwrap_or(0);
+    if actual < len as u64 {
+        return Err(DecodeErrorKind::SharedBufferTooSmall {
+            claimed: len as u64,
+            actual,
+        }
         .into());
     }
     Ok(())
@@ -455,24 +458,30 @@ fn copy_data(fd: BorrowedFd<'_>, memory: &mut [u8]) -> Result<(), DecodeError> {
         if start >= len {
             return Ok(());
         }
-        read_exact_at(fd, &mut memory[start as usize..end as usize], start)?;
+        read_exact_at(fd, &mut memory[start as usize..end as usize], start, len)?;
         at = end.max(start + 1);
     }
     Ok(())
 }
 
 /// Fills `buffer` from `fd` at `offset`; a short read means the sender
-/// shrank the file while it was being copied.
-fn read_exact_at(fd: BorrowedFd<'_>, buffer: &mut [u8], offset: u64) -> Result<(), DecodeError> {
+/// shrank the file while it was being copied, below the `claimed` size
+/// ([`DecodeErrorKind::SharedBufferTooSmall`], with the size it had when the
+/// read stopped).
+fn read_exact_at(
+    fd: BorrowedFd<'_>,
+    buffer: &mut [u8],
+    offset: u64,
+    claimed: u64,
+) -> Result<(), DecodeError> {
     let mut done = 0;
     while done < buffer.len() {
         match rustix::io::pread(fd, &mut buffer[done..], offset + done as u64) {
             Ok(0) => {
-                return Err(DecodeErrorKind::Invalid(format!(
-                    "the sender shrank a shared buffer to {} bytes while it was being copied; \
-                     the sender is broken or hostile",
-                    offset + done as u64
-                ))
+                return Err(DecodeErrorKind::SharedBufferTooSmall {
+                    claimed,
+                    actual: offset + done as u64,
+                }
                 .into());
             }
             Ok(n) => done += n,
@@ -549,12 +558,12 @@ impl Decode for SharedBuffer {
 
 #[cfg(test)]
 mod tests {
-    use std::os::fd::OwnedFd;
+    use std::os::fd::{AsFd, OwnedFd};
 
     use rustix::fs::{MemfdFlags, SealFlags};
 
     use super::SharedBuffer;
-    use crate::codec::{decode_from_parts, encode_to_parts};
+    use crate::codec::{DecodeErrorKind, decode_from_parts, encode_to_parts};
 
     /// The wire form of a valid buffer of `len` bytes over `fd`.
     fn receive(fd: OwnedFd, len: u32) -> Result<SharedBuffer, crate::codec::DecodeError> {
@@ -658,11 +667,30 @@ mod tests {
     fn a_file_smaller_than_claimed_is_refused_before_any_copy() {
         let fd = memfd(MemfdFlags::empty(), 100);
         let error = receive(fd, 4096).unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .contains("claims 4096 bytes but its memory file holds only 100"),
-            "{error}"
+        assert_eq!(
+            error.kind(),
+            &DecodeErrorKind::SharedBufferTooSmall {
+                claimed: 4096,
+                actual: 100
+            }
         );
+    }
+
+    #[test]
+    fn a_file_that_shrinks_during_the_copy_is_refused() {
+        // What a sender truncating its file mid-copy leaves: the claimed
+        // 8192 bytes, data up to 4096 only.
+        let fd = memfd(MemfdFlags::empty(), 4096);
+        rustix::io::pwrite(&fd, b"data", 0).unwrap();
+        let mut memory = vec![0; 8192];
+        let error = super::read_exact_at(fd.as_fd(), &mut memory, 0, 8192).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            &DecodeErrorKind::SharedBufferTooSmall {
+                claimed: 8192,
+                actual: 4096
+            }
+        );
+        assert_eq!(&memory[..4], b"data");
     }
 }

@@ -12,11 +12,13 @@
 //!
 //! # Untrusted peers
 //!
-//! Decoding checks what the peer claims against what it sent: a buffer's
-//! size against the real size of its file (`fstat`), a bitmap's rows and
-//! every frame of a sequence against the buffer, so a lying peer gets a
-//! [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid) error
-//! instead of a `SIGBUS`.
+//! Decoding checks what the peer claims against what it sent, so a lying
+//! peer gets a decode error instead of a `SIGBUS`: a buffer's size against
+//! the real size of its file (`fstat`), failing with
+//! [`DecodeErrorKind::SharedBufferTooSmall`](crate::codec::DecodeErrorKind::SharedBufferTooSmall);
+//! a bitmap's rows and every frame of a sequence against the buffer, failing
+//! with [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid)
+//! (the buffer itself is checked first, as a [`SharedBuffer`]).
 //!
 //! A received file that could still **shrink** is never mapped: the receiver
 //! maps only files sealed against shrinking (courier's own buffers are

@@ -40,7 +40,8 @@ impl BitmapMetadata {
 /// every frame. On receipt each present frame is checked as a
 /// [`ShareableBitmap`] is, and its `offset + pitch * height` must fit the
 /// buffer; otherwise the decode fails with [`DecodeErrorKind::Invalid`] naming
-/// the frame.
+/// the frame. A memory file smaller than the buffer's size fails first, with
+/// [`DecodeErrorKind::SharedBufferTooSmall`] (in field `buffer`).
 ///
 /// # Example
 ///

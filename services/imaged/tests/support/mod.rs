@@ -1,10 +1,41 @@
 //! Shared by the integration tests: the `imaged` binary as a child process,
-//! and test images made by the `image` crate's encoders.
+//! test images made by the `image` crate's encoders, and fd accounting
+//! (courier's, from its test support).
 #![allow(dead_code)] // each test file uses a part
 
 use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
+
+/// courier's test support, for its fd accounting. Its `cfg(feature =
+/// "tokio")` names a feature of courier that this package does not have,
+/// hence the `allow`; [`fd_check`] does here what that block does there.
+#[path = "../../../../crates/courier/tests/support/mod.rs"]
+#[allow(unexpected_cfgs)]
+mod courier_support;
+
+pub use courier_support::FdCheck;
+
+/// Starts fd accounting for one test (see courier's `FdCheck`: at
+/// [`FdCheck::finish`], every fd open must have been open at the start;
+/// the tests of a binary run one at a time while one holds it).
+///
+/// The client runs a tokio runtime, and imaged builds tokio with `signal`:
+/// the first runtime of the process opens the signal driver's socket pair,
+/// which stays open for the life of the process. One runtime is built and
+/// dropped before the first count, so that the first test is not taken for
+/// its leaker.
+pub fn fd_check() -> FdCheck {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        drop(runtime);
+    });
+    courier_support::fd_check()
+}
 
 /// A running `imaged`, killed when dropped.
 pub struct Daemon {
