@@ -308,3 +308,37 @@ fn warnings_become_cargo_warning_lines_and_do_not_fail() {
     assert!(run.cargo.ends_with(&expected), "{}", run.cargo);
     assert!(run.out_dir.join("Odd.rs").is_file());
 }
+
+/// A user type a letter away from a built-in one still compiles (it may be
+/// the user's own type), but cargo shows the suspicion before rustc fails
+/// inside the generated file.
+#[test]
+fn a_misspelled_builtin_type_is_a_cargo_warning_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "endpoint Kv\n{\n    Get(Strng key) => (Optinal value)\n}\n";
+    let kv = write(dir.path(), "Kv.ipc", source);
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&kv));
+    run.result.unwrap();
+    let warnings: Vec<&str> = run
+        .cargo
+        .lines()
+        .filter(|line| line.starts_with("cargo:warning="))
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|line| line.contains("did you mean `String`?")),
+        "{}",
+        run.cargo
+    );
+    assert!(
+        warnings
+            .iter()
+            .any(|line| line.contains("did you mean `Optional`?")),
+        "{}",
+        run.cargo
+    );
+    let summary = format!("cargo:warning=warning: 2 warnings in {}\n", kv.display());
+    assert!(run.cargo.ends_with(&summary), "{}", run.cargo);
+    assert!(run.out_dir.join("Kv.rs").is_file());
+}

@@ -102,12 +102,29 @@ pub(crate) fn emit(
              [`{client_name}::connection`]."
         ),
     });
-    struct_docs.push_paragraph(
-        "A request's method waits for the response and returns its result, or \
-         `courier::Error::Remote` when the service's handler failed, `Disconnected` when the \
-         service is gone, `Timeout` after the time given to `with_timeout`. A one-way message's \
-         method returns once the message is queued. Clones share the connection.",
-    );
+    struct_docs.push_paragraph(format!(
+        "When the service has a client endpoint, `L` must be it, as in `{example}`: the \
+         handshake refuses a client whose `L` is `courier::NoMessages` when the service expects \
+         its clients to handle one.",
+        example = client_endpoint_example(written, &client_name),
+    ));
+    struct_docs.push_paragraph(match flavour {
+        Flavour::Blocking => {
+            "A request's method waits for the response and returns its result, or \
+             `courier::Error::Remote` when the service's handler failed, `Disconnected` when the \
+             service is gone, `Timeout` after the time given to `with_timeout`. A one-way \
+             message's method returns once the message is written to the socket (to batch many, \
+             build the message structs and use `send_buffered` on the connection). Clones share \
+             the connection."
+        }
+        Flavour::Async => {
+            "A request's method waits for the response and returns its result, or \
+             `courier::Error::Remote` when the service's handler failed, `Disconnected` when the \
+             service is gone, `Timeout` after the time given to `with_timeout`. A one-way \
+             message's method returns once the message is queued for the connection's task, \
+             which writes it. Clones share the connection."
+        }
+    });
     let struct_docs = struct_docs.attrs();
 
     let mut connect_docs = Docs::default();
@@ -123,6 +140,36 @@ pub(crate) fn emit(
     let connect_await = flavour.dot_await();
     let connect_body = quote! {
         #connection::connect(path) #connect_await .map(Self::from_connection)
+    };
+
+    let mut connect_service_docs = Docs::default();
+    connect_service_docs.push_paragraph(format!(
+        "Connects to the service named `name` in this session's portal directory (see \
+         `courier::discovery`: `$COURIER_PORTAL_DIR`, else `$XDG_RUNTIME_DIR/portal`, else \
+         `/tmp/session/<id>/portal`), which must serve `{written}`."
+    ));
+    connect_service_docs.push_paragraph(format!(
+        "The name is the one the service was bound under, not the endpoint's: \
+         `{client_name}::connect_service(\"window\")` reaches a service bound with \
+         `courier::discovery::bind(\"window\")`."
+    ));
+    connect_service_docs.push_paragraph("# Errors");
+    connect_service_docs.push_paragraph(format!(
+        "As `{connection_name}::connect_service`: `courier::Error::Discovery` when the service \
+         cannot be reached (not running, a stale socket, an unsafe portal directory), \
+         `courier::Error::Handshake` when it does not serve `{written}` or expects another `L`."
+    ));
+    let connect_service_docs = connect_service_docs.attrs();
+    let connect_service_body = quote! {
+        #connection::connect_service(name) #connect_await .map(Self::from_connection)
+    };
+    let connection_doc = match flavour {
+        Flavour::Blocking => {
+            " The connection: to dispatch the messages that arrive for `L`, send buffered messages, see who the peer is, or close it."
+        }
+        Flavour::Async => {
+            " The connection: to read the messages that arrive for `L` with `next_message` (unless its builder was given a handler, which receives them), see who the peer is, or close it."
+        }
     };
     let messages = endpoint
         .messages
@@ -171,6 +218,13 @@ pub(crate) fn emit(
                 #connect_body
             }
 
+            #connect_service_docs
+            pub #asyncness fn connect_service(
+                name: &str,
+            ) -> ::std::result::Result<Self, #courier::Error> {
+                #connect_service_body
+            }
+
             /// A client over an established connection.
             pub fn from_connection(connection: #connection<L, self::#marker>) -> Self {
                 Self {
@@ -179,7 +233,7 @@ pub(crate) fn emit(
                 }
             }
 
-            /// The connection: to dispatch the messages that arrive for `L`, see who the peer is, or close it.
+            #[doc = #connection_doc]
             pub fn connection(&self) -> &#connection<L, self::#marker> {
                 &self.connection
             }
@@ -197,10 +251,21 @@ pub(crate) fn emit(
     }
 }
 
+/// A client type parameterised with the client endpoint, for the docs:
+/// `WindowServerClient<WindowClient>` for `WindowServer` (whose client
+/// endpoint is, by the SerenityOS convention, `WindowClient`), and that
+/// same example for an endpoint not named `...Server`.
+fn client_endpoint_example(written: &str, client_name: &str) -> String {
+    match written.strip_suffix("Server") {
+        Some(stem) if !stem.is_empty() => format!("{client_name}<{stem}Client>"),
+        _ => "WindowServerClient<WindowClient>".to_string(),
+    }
+}
+
 /// One message method.
 fn emit_method(message: &MessageModel, courier: &TokenStream, flavour: Flavour) -> TokenStream {
     let method = &message.method;
-    let params = signature::params(message);
+    let params = signature::sending_params(message);
     let comma = if message.request.fields.is_empty() {
         quote!()
     } else {
@@ -255,7 +320,16 @@ fn emit_method(message: &MessageModel, courier: &TokenStream, flavour: Flavour) 
         None => {
             let docs = signature::method_docs(
                 message,
-                format!("Sends the one-way message {request}; returns once it is queued."),
+                match flavour {
+                    Flavour::Blocking => format!(
+                        "Sends the one-way message {request}; returns once it is written to the \
+                         socket."
+                    ),
+                    Flavour::Async => format!(
+                        "Sends the one-way message {request}; returns once it is queued for the \
+                         connection's task, which writes it."
+                    ),
+                },
             );
             quote! {
                 #docs

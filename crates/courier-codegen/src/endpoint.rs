@@ -64,9 +64,19 @@ pub(crate) fn emit(
     // An interface declares more than any one program uses (a client never
     // builds the server's responses), which in a private module would be dead
     // code: allowed, so that including an interface never warns.
+    //
+    // `clippy::pedantic` is allowed too: a user crate that warns on it
+    // (`#![warn(clippy::pedantic)]`) would otherwise get warnings it cannot
+    // fix, in a file it does not own, about choices the `.ipc` file or the
+    // wire format makes: `must_use_candidate` on every accessor, `doc_markdown`
+    // on names quoted from the `.ipc` comments, `module_name_repetitions` on
+    // `WindowServerClient` in `window_server`, `needless_pass_by_value` on
+    // handler methods that take their parameters by value, and whatever
+    // pedantic lints later toolchains add. The default lints stay on: the
+    // generated code keeps them clean itself.
     quote! {
         #module_docs
-        #[allow(dead_code)]
+        #[allow(dead_code, clippy::pedantic)]
         pub mod #module {
             #marker_docs
             #marker_alias

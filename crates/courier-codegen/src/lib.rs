@@ -61,11 +61,16 @@
 //!   orphan rules forbid the blanket impl);
 //! - `pub struct WindowServerClient<L = courier::NoMessages>`, the blocking
 //!   client over `courier::blocking::BlockingConnection<L, WindowServer>`
-//!   (`L` is what this side handles): `connect`, `from_connection`,
-//!   `connection`, `with_timeout`, and one method per message returning
-//!   `Result<R, courier::Error>` (a one-way message's returns once queued);
+//!   (`L` is what this side handles, and must be the service's client
+//!   endpoint when it has one): `connect`, `connect_service` (by service
+//!   name, through `courier::discovery`), `from_connection`, `connection`,
+//!   `with_timeout`, and one method per message returning
+//!   `Result<R, courier::Error>` (a one-way message's returns once the
+//!   message is written to the socket);
 //! - `pub struct WindowServerAsyncClient<L = courier::NoMessages>`, the same
-//!   over `courier::tokio::AsyncConnection` with `async fn`s, inside
+//!   over `courier::tokio::AsyncConnection` with `async fn`s (a one-way
+//!   message's returns once the message is queued for the connection's
+//!   task), inside
 //!   `courier::__tokio_only! { .. }` so that it exists only when courier has
 //!   its `tokio` feature;
 //! - `pub trait WindowServerSender: courier::Sender<WindowServer>`, a provided
@@ -74,10 +79,16 @@
 //!   `ClientHandle`): how a service sends events to its client.
 //!
 //! A message whose method would be named like a helper (`connect`,
-//! `from_connection`, `connection`, `with_timeout`, `clone`, `send`) gets the
+//! `connect_service`, `from_connection`, `connection`, `with_timeout`,
+//! `clone`, `send`) gets the
 //! suffix `_message` on all of these items, so the helper keeps its name and
 //! the message has one method name everywhere; a suffixed name that another
 //! message already has is a [`CodegenError::NameCollision`].
+//!
+//! Each endpoint's module allows `dead_code` (an interface declares more
+//! than one program uses) and `clippy::pedantic` (a crate that warns on it
+//! gets no warnings from code it does not own); the code is kept clean of
+//! rustc's and clippy's default lints.
 //!
 //! Items carry the `.ipc` comments as docs, plus a generated sentence with the
 //! declaration and its id; `#[doc(alias = "...")]` keeps the `.ipc` spelling
@@ -90,7 +101,7 @@
 //! | `.ipc` | Rust |
 //! |---|---|
 //! | `bool`, `i8`..`u64`, `int`, `unsigned`, `size_t`, `float`, `double` | `bool`, `i8`..`u64`, `i32`, `u32`, `u64`, `f32`, `f64` |
-//! | `String`, `StringView`, `FlyString`, `[UTF8] ByteString` | `String` |
+//! | `String`, `StringView`, `FlyString`, `[UTF8] ByteString` | `String` (a `StringView` parameter: `&str` in the methods of the clients and the sender trait) |
 //! | `ByteString`, `DeprecatedString` | `courier::ByteString` |
 //! | `ByteBuffer` | `Vec<u8>` |
 //! | `Vector<T>` | `Vec<T>` |

@@ -122,6 +122,9 @@ pub(crate) struct FieldModel {
     pub(crate) ty: IdlType,
     /// The Rust type.
     pub(crate) rust: TokenStream,
+    /// Whether the type is written `StringView`: the methods that send the
+    /// message take it as `&str` (the field stays a `String`).
+    pub(crate) string_view: bool,
 }
 
 impl FieldModel {
@@ -339,15 +342,29 @@ fn build_fields(
         })?;
         seen.claim(&ident, format!("parameter {written} of {message}"), span)?;
         let rust = rust_types.rust_type(&ty, param.span)?;
+        let string_view = ty == IdlType::String && is_string_view(param);
         fields.push(FieldModel {
             written,
             ident,
             declaration: param_declaration(param),
             ty,
             rust,
+            string_view,
         });
     }
     Ok(fields)
+}
+
+/// Whether `param`'s type is written `StringView` (or `AK::StringView`):
+/// a borrowed string in C++, which the sending side takes as `&str`. Only
+/// the parameter's own type counts: `Vector<StringView>` stays
+/// `Vec<String>`.
+fn is_string_view(param: &Param) -> bool {
+    let Some(ty) = &param.ty else {
+        return false;
+    };
+    let names: Vec<&str> = ty.segments.iter().map(|s| s.name.as_str()).collect();
+    ty.args.is_empty() && matches!(names.as_slice(), ["StringView"] | ["AK", "StringView"])
 }
 
 fn param_declaration(param: &Param) -> String {

@@ -23,7 +23,9 @@ pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStre
     ));
     trait_docs.push_paragraph(format!(
         "Implemented for every `courier::Sender<{marker}>`: bring it into scope and call \
-         `handle.message(..)`. Each method returns once the message is queued."
+         `handle.message(..)`. Each method returns once the sender took the message: written \
+         to the socket by a blocking connection, queued for its task by a tokio connection or \
+         a server's `ClientHandle`."
     ));
     let trait_docs = trait_docs.attrs();
 
@@ -33,7 +35,7 @@ pub(crate) fn emit(endpoint: &EndpointModel, courier: &TokenStream) -> TokenStre
         .filter(|message| message.is_one_way())
         .map(|message| {
             let method = &message.method;
-            let params = signature::params(message);
+            let params = signature::sending_params(message);
             let build = signature::build_request(message);
             let alias = signature::method_alias(message);
             let docs = signature::method_docs(

@@ -10,7 +10,7 @@ use crate::docs::{self, struct_link};
 use crate::model::{MessageModel, StructModel};
 
 /// `rect: ::courier::gfx::IntRect, title: ::std::string::String`: the
-/// message's fields as method parameters, by value.
+/// message's fields as the parameters of a handler method, by value.
 pub(crate) fn params(message: &MessageModel) -> TokenStream {
     let params = message.request.fields.iter().map(|field| {
         let ident = &field.ident;
@@ -20,8 +20,30 @@ pub(crate) fn params(message: &MessageModel) -> TokenStream {
     quote!(#(#params),*)
 }
 
+/// The message's fields as the parameters of a method that sends it (the
+/// clients, the sender trait): by value, except that a `StringView` is
+/// borrowed, `key: &str`, as DESIGN.md maps it on the sending side.
+///
+/// `String` parameters stay owned: `impl Into<String>` would save a caller
+/// with a `&str` the `.into()`, but would break the type inference of every
+/// call that writes `"text".into()` today.
+pub(crate) fn sending_params(message: &MessageModel) -> TokenStream {
+    let params = message.request.fields.iter().map(|field| {
+        let ident = &field.ident;
+        if field.string_view {
+            quote!(#ident: &str)
+        } else {
+            let ty = &field.rust;
+            quote!(#ident: #ty)
+        }
+    });
+    quote!(#(#params),*)
+}
+
 /// `self::CreateWindow { rect, title }` (or `self::Ping` for a message
-/// without fields): the message struct built from the method's parameters.
+/// without fields): the message struct built from the parameters of
+/// [`sending_params`], a borrowed `StringView` copied into its `String`
+/// field (`key: ::std::string::String::from(key)`).
 ///
 /// Struct paths start with `self::` so that a generic parameter (`L`, `T`)
 /// can never shadow a message of the same name.
@@ -30,7 +52,14 @@ pub(crate) fn build_request(message: &MessageModel) -> TokenStream {
     if message.request.fields.is_empty() {
         quote!(self::#ident)
     } else {
-        let fields = message.request.fields.iter().map(|f| &f.ident);
+        let fields = message.request.fields.iter().map(|field| {
+            let ident = &field.ident;
+            if field.string_view {
+                quote!(#ident: ::std::string::String::from(#ident))
+            } else {
+                quote!(#ident)
+            }
+        });
         quote!(self::#ident { #(#fields),* })
     }
 }

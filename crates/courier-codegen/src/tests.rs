@@ -619,3 +619,70 @@ fn the_async_client_is_spliced_in_whatever_the_runtime_path() {
         assert!(!rust.contains("__courier_async_items"), "{rust}");
     }
 }
+
+#[test]
+fn string_view_parameters_are_borrowed_by_the_senders_only() {
+    let rust = generated(&file(vec![endpoint(
+        "KvServer",
+        vec![
+            request(
+                "get",
+                vec![param(simple("StringView"), "key")],
+                vec![param(simple("StringView"), "value")],
+            ),
+            one_way(
+                "set",
+                vec![
+                    param(simple("AK::StringView"), "type"),
+                    param(simple("String"), "value"),
+                    param(generic("Vector", vec![simple("StringView")]), "keys"),
+                ],
+            ),
+        ],
+    )]));
+    assert_has_code(
+        &rust,
+        &[
+            // The structs own their strings.
+            "/// `StringView key`\n pub key: ::std::string::String }",
+            "/// `StringView value`\n pub value: ::std::string::String }",
+            // So do the handlers.
+            "fn get(&mut self, key: ::std::string::String)",
+            "fn set(&mut self, r#type: ::std::string::String, value: ::std::string::String, keys: ::std::vec::Vec<::std::string::String>);",
+            // The clients and the sender trait borrow a `StringView`, and
+            // only that: `String` and `Vector<StringView>` stay owned.
+            "pub fn get(&self, key: &str) -> ::std::result::Result<::std::string::String, ::courier::Error> {",
+            "pub async fn get(&self, key: &str)",
+            "let request = self::Get { key: ::std::string::String::from(key) };",
+            "pub fn set(&self, r#type: &str, value: ::std::string::String, keys: ::std::vec::Vec<::std::string::String>)",
+            "pub async fn set(&self, r#type: &str, value: ::std::string::String, keys: ::std::vec::Vec<::std::string::String>)",
+            "fn set(&self, r#type: &str, value: ::std::string::String, keys: ::std::vec::Vec<::std::string::String>) -> ::std::result::Result<(), ::courier::Error> {",
+            "&self::Set { r#type: ::std::string::String::from(r#type), value, keys }",
+        ],
+    );
+}
+
+#[test]
+fn clients_connect_by_service_name_and_modules_allow_pedantic_lints() {
+    let rust = generated(&window_server());
+    assert_has_code(
+        &rust,
+        &[
+            "#[allow(dead_code, clippy::pedantic)]\npub mod window_server {",
+            "pub fn connect_service(name: &str) -> ::std::result::Result<Self, ::courier::Error> {\n\
+             ::courier::blocking::BlockingConnection::connect_service(name).map(Self::from_connection)",
+            "pub async fn connect_service(name: &str) -> ::std::result::Result<Self, ::courier::Error> {\n\
+             ::courier::tokio::AsyncConnection::connect_service(name).await.map(Self::from_connection)",
+            // What each flavour's one-way methods wait for.
+            "returns once it is written to the socket.",
+            "returns once it is queued for the connection's task, which writes it.",
+            // Which `L` a client of a service with a client endpoint needs.
+            "as in `WindowServerClient<WindowClient>`: the handshake refuses a client whose `L` is `courier::NoMessages`",
+            "as in `WindowServerAsyncClient<WindowClient>`",
+        ],
+    );
+    // The async connection has no `dispatch`.
+    let async_client = &rust[rust.find("pub struct WindowServerAsyncClient").unwrap()..];
+    let async_client = &async_client[..async_client.find("pub trait WindowServerSender").unwrap()];
+    assert!(!async_client.contains("dispatch"), "{async_client}");
+}

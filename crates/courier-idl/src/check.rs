@@ -5,7 +5,8 @@
 //! generated response types, duplicate parameter names, attributes (unknown
 //! ones are warnings; one that stands for a type must be `File` or
 //! `Bitmap`), the arity of the well-known templates, what every type means
-//! (as the code generator resolves it), and names that do not make Rust
+//! (as the code generator resolves it), user types named a letter away from
+//! a built-in type (`Strng`: a warning), and names that do not make Rust
 //! names or clash with the generated module's own items. Across the files
 //! compiled together: duplicate endpoint names and endpoint magic
 //! collisions, reported in the file of the second definition.
@@ -18,6 +19,7 @@ mod duplicates;
 mod endpoints;
 mod resolution;
 mod rust_names;
+mod spelling;
 mod templates;
 
 use crate::ast::{IpcFile, MessageKind, Param};
@@ -63,5 +65,6 @@ fn check_params(params: &[Param], what: &str, found: &mut Vec<Diagnostic>) {
             templates::check(ty, found);
         }
         resolution::check(param, what, found);
+        spelling::check(param, what, found);
     }
 }

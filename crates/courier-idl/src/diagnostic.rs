@@ -93,15 +93,33 @@ impl Diagnostic {
     }
 }
 
-/// The most diagnostics kept for one file; past it, one last error says how
-/// many were left out. Bounds memory and output on garbage input.
+/// The most diagnostics kept for one file; past it, one last diagnostic says
+/// how many were left out. Bounds memory and output on garbage input.
 pub(crate) const MAX_DIAGNOSTICS: usize = 100;
+
+/// How many errors and warnings a file really has, those left out past
+/// [`MAX_DIAGNOSTICS`] included (the note saying so is neither).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    pub(crate) errors: usize,
+    pub(crate) warnings: usize,
+}
+
+impl Counts {
+    fn add(&mut self, diagnostic: &Diagnostic) {
+        match diagnostic.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+    }
+}
 
 /// A bounded collector of diagnostics.
 #[derive(Debug, Default)]
 pub(crate) struct Sink {
     list: Vec<Diagnostic>,
-    dropped: usize,
+    /// What was left out because the list was full.
+    dropped: Counts,
 }
 
 impl Sink {
@@ -110,13 +128,14 @@ impl Sink {
         if self.list.len() < MAX_DIAGNOSTICS {
             self.list.push(diagnostic);
         } else {
-            self.dropped += 1;
+            self.dropped.add(&diagnostic);
         }
     }
 
     /// Takes everything from `other`.
     pub(crate) fn append(&mut self, other: Sink) {
-        self.dropped += other.dropped;
+        self.dropped.errors += other.dropped.errors;
+        self.dropped.warnings += other.dropped.warnings;
         for diagnostic in other.list {
             self.push(diagnostic);
         }
@@ -125,19 +144,35 @@ impl Sink {
     /// The diagnostics sorted by position (stable, so those at the same place
     /// keep the order they were found in), plus a note when some were
     /// dropped. `end` is the length of the source, where that note points.
-    pub(crate) fn finish(mut self, end: usize) -> Vec<Diagnostic> {
+    pub(crate) fn finish(self, end: usize) -> Vec<Diagnostic> {
+        self.finish_counted(end).0
+    }
+
+    /// [`Sink::finish`], and the true number of errors and warnings: those
+    /// kept and those dropped, not counting the note. The note is an error
+    /// when any error was found (so that a file whose errors were all
+    /// dropped still fails), else a warning.
+    pub(crate) fn finish_counted(mut self, end: usize) -> (Vec<Diagnostic>, Counts) {
         self.list.sort_by_key(|d| d.span.start);
-        if self.dropped > 0 {
-            let message = format!(
-                "too many diagnostics: {} more not shown after the first {}",
-                self.dropped, MAX_DIAGNOSTICS
-            );
-            self.list.push(
-                Diagnostic::error(Span::new(end, end), message)
-                    .with_hint("fix the problems above and check the file again"),
-            );
+        let mut counts = self.dropped;
+        for diagnostic in &self.list {
+            counts.add(diagnostic);
         }
-        self.list
+        let dropped = self.dropped.errors + self.dropped.warnings;
+        if dropped > 0 {
+            let message = format!(
+                "too many diagnostics: {dropped} more not shown after the first {MAX_DIAGNOSTICS}"
+            );
+            let span = Span::new(end, end);
+            let note = if counts.errors > 0 {
+                Diagnostic::error(span, message)
+            } else {
+                Diagnostic::warning(span, message)
+            };
+            self.list
+                .push(note.with_hint("fix the problems above and check the file again"));
+        }
+        (self.list, counts)
     }
 }
 
@@ -170,12 +205,54 @@ mod tests {
         for i in 0..MAX_DIAGNOSTICS + 5 {
             sink.push(Diagnostic::error(Span::new(i, i + 1), "e"));
         }
-        let list = sink.finish(7);
+        let (list, counts) = sink.finish_counted(7);
         assert_eq!(list.len(), MAX_DIAGNOSTICS + 1);
         let last = list.last().map(|d| d.message.as_str());
         assert_eq!(
             last,
             Some("too many diagnostics: 5 more not shown after the first 100")
         );
+        assert!(list.last().is_some_and(Diagnostic::is_error));
+        assert_eq!(
+            counts,
+            Counts {
+                errors: MAX_DIAGNOSTICS + 5,
+                warnings: 0
+            }
+        );
+    }
+
+    #[test]
+    fn counts_keep_errors_and_warnings_apart_past_the_cap() {
+        let mut sink = Sink::default();
+        for i in 0..MAX_DIAGNOSTICS + 7 {
+            sink.push(Diagnostic::warning(Span::new(i, i + 1), "w"));
+        }
+        let mut other = Sink::default();
+        other.push(Diagnostic::error(Span::new(0, 1), "e"));
+        other.push(Diagnostic::warning(Span::new(0, 1), "w"));
+        sink.append(other);
+        let (list, counts) = sink.finish_counted(0);
+        assert_eq!(
+            counts,
+            Counts {
+                errors: 1,
+                warnings: MAX_DIAGNOSTICS + 8
+            }
+        );
+        // The error was dropped, but the note still fails the file.
+        assert!(list.last().is_some_and(Diagnostic::is_error));
+        assert_eq!(list.len(), MAX_DIAGNOSTICS + 1);
+    }
+
+    #[test]
+    fn the_note_of_warnings_only_is_a_warning() {
+        let mut sink = Sink::default();
+        for i in 0..=MAX_DIAGNOSTICS {
+            sink.push(Diagnostic::warning(Span::new(i, i + 1), "w"));
+        }
+        let (list, counts) = sink.finish_counted(0);
+        assert_eq!(counts.warnings, MAX_DIAGNOSTICS + 1);
+        assert!(list.iter().all(|d| !d.is_error()));
     }
 }

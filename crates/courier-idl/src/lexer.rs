@@ -291,7 +291,8 @@ impl Lexer<'_> {
             Span::new(start, self.pos),
             format!("unexpected {what} `{}`", excerpt(text)),
         );
-        if let Some(hint) = unknown_hint(text) {
+        let after = &self.source[self.pos..];
+        if let Some(hint) = unknown_hint(text, after) {
             diagnostic = diagnostic.with_hint(hint);
         }
         self.diagnostics.push(diagnostic);
@@ -313,8 +314,10 @@ impl Lexer<'_> {
     }
 }
 
-/// What to say about characters that start no token.
-fn unknown_hint(text: &str) -> Option<&'static str> {
+/// What to say about characters that start no token; `after` is the text
+/// that follows them (`>` ends a run of unknown characters, so the `>` of
+/// `->` is there).
+fn unknown_hint(text: &str, after: &str) -> Option<&'static str> {
     let first = text.chars().next()?;
     let hint = match first {
         ';' => "`.ipc` files need no semicolons: remove it",
@@ -322,7 +325,10 @@ fn unknown_hint(text: &str) -> Option<&'static str> {
         '/' => "comments start with `//`",
         '|' => "a one-way message ends with `=|`",
         '#' => "a `#` directive such as `#include <...>` must start its own line",
-        '-' if text.starts_with("->") => "results follow `=>`: `name(params) => (results)`",
+        '-' if text == "-" && after.starts_with('>') => {
+            "`->` is not an arrow in `.ipc` files: end a request with `=> (results)` \
+             (`name(params) => ()` for none) and a one-way message with `=|`"
+        }
         '"' | '\'' => "`.ipc` files have no string or character literals",
         '*' | '&' => "parameters are values: write the type without `*` or `&`",
         c if c.is_ascii_control() => "the file contains control characters; is it a text file?",

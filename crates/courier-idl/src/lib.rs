@@ -95,6 +95,7 @@ pub use naming::{pascal_case, snake_case};
 pub use print::print;
 
 use ast::IpcFile;
+use diagnostic::Counts;
 use render::LineIndex;
 
 /// Parses one `.ipc` file: its syntax tree (as much as could be recovered)
@@ -217,11 +218,13 @@ pub fn check(files: &[SourceFile]) -> Checked {
             for diagnostic in found {
                 diagnostics.push(diagnostic);
             }
+            let (diagnostics, counts) = diagnostics.finish_counted(file.text.len());
             CheckedFile {
                 name: file.name.clone(),
                 text: file.text.clone(),
                 ast,
-                diagnostics: diagnostics.finish(file.text.len()),
+                diagnostics,
+                counts,
             }
         })
         .collect();
@@ -244,14 +247,39 @@ pub struct CheckedFile {
     pub text: String,
     /// The syntax tree (as much as could be recovered when there are errors).
     pub ast: IpcFile,
-    /// Syntax and semantic diagnostics, in source order.
+    /// Syntax and semantic diagnostics, in source order. At most 100 are
+    /// kept; then one more says how many were left out.
     pub diagnostics: Vec<Diagnostic>,
+    /// The true numbers, those left out included.
+    counts: Counts,
 }
 
 impl CheckedFile {
     /// Whether any diagnostic of this file is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// The number of errors found in this file, those left out of
+    /// [`CheckedFile::diagnostics`] past its limit included (the note that
+    /// says so is not counted).
+    ///
+    /// ```
+    /// use courier_idl::{SourceFile, check};
+    ///
+    /// // 150 messages outside an endpoint: 150 errors, 100 of them shown.
+    /// let text = "a() =|\n".repeat(150);
+    /// let checked = check(&[SourceFile::new("many.ipc", text)]);
+    /// assert_eq!(checked.files[0].error_count(), 150);
+    /// assert_eq!(checked.files[0].diagnostics.len(), 101);
+    /// ```
+    pub fn error_count(&self) -> usize {
+        self.counts.errors
+    }
+
+    /// The number of warnings found in this file, those left out included.
+    pub fn warning_count(&self) -> usize {
+        self.counts.warnings
     }
 }
 
@@ -261,19 +289,15 @@ impl Checked {
         self.files.iter().any(CheckedFile::has_errors)
     }
 
-    /// The number of errors in all files.
+    /// The number of errors in all files, including those left out of
+    /// [`CheckedFile::diagnostics`] past its limit.
     pub fn error_count(&self) -> usize {
-        self.count(Diagnostic::is_error)
+        self.files.iter().map(CheckedFile::error_count).sum()
     }
 
-    /// The number of warnings in all files.
+    /// The number of warnings in all files, including those left out.
     pub fn warning_count(&self) -> usize {
-        self.count(|d| !d.is_error())
-    }
-
-    fn count(&self, mut keep: impl FnMut(&Diagnostic) -> bool) -> usize {
-        let all = self.files.iter().flat_map(|f| &f.diagnostics);
-        all.filter(|d| keep(d)).count()
+        self.files.iter().map(CheckedFile::warning_count).sum()
     }
 
     /// Every diagnostic of every file, rendered, each followed by a blank

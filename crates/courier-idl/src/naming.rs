@@ -26,8 +26,9 @@ pub const ENDPOINT_ITEMS: [(&str, &str); 7] = [
 /// message methods (`clone` from `Clone`, `send` from `courier::Sender`).
 /// A message whose method would take one of these names gets
 /// [`HELPER_SUFFIX`] instead, on every generated item.
-pub const HELPER_METHODS: [&str; 6] = [
+pub const HELPER_METHODS: [&str; 7] = [
     "connect",
+    "connect_service",
     "from_connection",
     "connection",
     "with_timeout",

@@ -78,6 +78,48 @@ fn one_megabyte_line_with_a_fault_renders_briefly() {
     assert!(rendered.contains("duplicate parameter `x`"));
 }
 
+/// Past the limit of 100 diagnostics per file, the counts and the summary
+/// still give the true numbers (not 100 plus the note that says so).
+#[test]
+fn the_summary_counts_what_the_limit_left_out() {
+    // 150 messages outside an endpoint (errors) and 30 unknown attributes
+    // (warnings) in an endpoint after them.
+    let mut text = "a() =|\n".repeat(150);
+    text.push_str("endpoint E {\n");
+    for i in 0..30 {
+        text.push_str(&format!("    m{i}([Odd] i32 x) =|\n"));
+    }
+    text.push_str("}\n");
+    let checked = check_invariants(&text);
+    assert_eq!(checked.error_count(), 150);
+    assert_eq!(checked.warning_count(), 30);
+    assert_eq!(checked.files[0].error_count(), 150);
+    assert_eq!(checked.files[0].diagnostics.len(), 101);
+    let rendered = checked.render_diagnostics();
+    assert!(
+        rendered.contains("too many diagnostics: 80 more not shown after the first 100"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.ends_with("\nerror: 150 errors, 30 warnings in fuzz.ipc\n"),
+        "{rendered}"
+    );
+
+    // Warnings only: the note does not make the file fail.
+    let mut text = "endpoint E {\n".to_string();
+    for i in 0..120 {
+        text.push_str(&format!("    m{i}([Odd] i32 x) =|\n"));
+    }
+    text.push_str("}\n");
+    let checked = check_invariants(&text);
+    assert!(!checked.has_errors(), "{}", checked.render_diagnostics());
+    assert!(
+        checked
+            .render_diagnostics()
+            .ends_with("\nwarning: 120 warnings in fuzz.ipc\n")
+    );
+}
+
 #[test]
 fn one_megabyte_identifier() {
     let name = "A".repeat(1_000_000);

@@ -7,7 +7,7 @@
 //! at fault (`Foo<i32>` inside `Vector<Foo<i32>>`) or at the attribute that
 //! does not fit the type (`[UTF8] i32`).
 
-use super::templates;
+use super::{spelling, templates};
 use crate::ast::{Attribute, Param, Type, TypeArg};
 use crate::diagnostic::{Diagnostic, excerpt};
 use crate::types::{self, IdlType};
@@ -78,10 +78,16 @@ fn type_hint(ty: &Type) -> Option<String> {
     };
     let path = excerpt(&ty.path());
     match types::resolve_type(&bare) {
-        Ok(IdlType::User { .. }) => Some(format!(
-            "courier maps only the templates {TEMPLATES}; name a type of your own without \
-             template arguments here (`map_type` maps it to a Rust path)"
-        )),
+        Ok(IdlType::User { .. }) => Some(match spelling::template_suggestion(ty) {
+            Some(template) => format!(
+                "did you mean `{template}`? `{path}` is not one of the templates courier maps \
+                 ({TEMPLATES})"
+            ),
+            None => format!(
+                "courier maps only the templates {TEMPLATES}; name a type of your own without \
+                 template arguments here (`map_type` maps it to a Rust path)"
+            ),
+        }),
         Ok(_) => Some(format!(
             "`{path}` is not a template: write `{path}` without `<...>`"
         )),

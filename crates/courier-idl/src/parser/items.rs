@@ -1,5 +1,6 @@
 //! The file, its endpoints and their messages.
 
+use super::params::List;
 use super::{PResult, Parser};
 use crate::ast::{Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Span};
 use crate::diagnostic::{Diagnostic, excerpt};
@@ -239,7 +240,7 @@ impl Parser<'_> {
             let what = format!("`(` after the message name `{}`", excerpt(&name.name));
             return Err(self.expected(&what, Some(MESSAGE_SHAPE_HINT.to_string())));
         }
-        let params = self.parse_param_list()?;
+        let params = self.parse_param_list(List::Params)?;
         let kind = self.parse_message_kind(&name)?;
         Ok(Message {
             docs,
@@ -262,7 +263,7 @@ impl Parser<'_> {
                     let hint = self.parenthesize_results_hint();
                     return Err(self.expected("`(` after `=>`", Some(hint)));
                 }
-                let results = self.parse_param_list()?;
+                let results = self.parse_param_list(List::Results)?;
                 Ok(MessageKind::Request { results })
             }
             _ => {

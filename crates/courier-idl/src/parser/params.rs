@@ -5,6 +5,33 @@ use crate::ast::{Attribute, Param, Span, Type};
 use crate::diagnostic::{Diagnostic, excerpt};
 use crate::token::TokenKind;
 
+/// Which list of a message is being parsed: the words diagnostics use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum List {
+    /// `name(params)`.
+    Params,
+    /// `=> (results)`.
+    Results,
+}
+
+impl List {
+    /// `parameter` or `result`.
+    fn noun(self) -> &'static str {
+        match self {
+            List::Params => "parameter",
+            List::Results => "result",
+        }
+    }
+
+    /// An example of the list, for hints.
+    fn example(self) -> &'static str {
+        match self {
+            List::Params => "(i32 x, i32 y)",
+            List::Results => "=> (i32 x, i32 y)",
+        }
+    }
+}
+
 impl Parser<'_> {
     /// `( params? )`; the current token is `(`.
     ///
@@ -12,7 +39,7 @@ impl Parser<'_> {
     /// into `=>`/`=|` is reported as unclosed and returned (the message can
     /// go on); one that runs into the next message or the end of the
     /// endpoint fails.
-    pub(super) fn parse_param_list(&mut self) -> PResult<Vec<Param>> {
+    pub(super) fn parse_param_list(&mut self, list: List) -> PResult<Vec<Param>> {
         let open = self.bump();
         let mut params = Vec::new();
         let mut had_error = false;
@@ -21,9 +48,9 @@ impl Parser<'_> {
                 return Ok(params);
             }
             if self.at_list_end() {
-                return self.unclosed_list(open, params, had_error);
+                return self.unclosed_list(list, open, params, had_error);
             }
-            match self.parse_param() {
+            match self.parse_param(list) {
                 Ok(param) => params.push(param),
                 Err(Reported) => {
                     had_error = true;
@@ -34,11 +61,12 @@ impl Parser<'_> {
                 continue;
             }
             if self.at_list_end() {
-                return self.unclosed_list(open, params, had_error);
+                return self.unclosed_list(list, open, params, had_error);
             }
+            let noun = list.noun();
             self.expected(
-                "`,` or `)` after a parameter",
-                Some("separate parameters with `,`: `(i32 x, i32 y)`".to_string()),
+                &format!("`,` or `)` after a {noun}"),
+                Some(format!("separate {noun}s with `,`: `{}`", list.example())),
             );
             had_error = true;
             self.skip_in_list();
@@ -53,6 +81,7 @@ impl Parser<'_> {
 
     fn unclosed_list(
         &mut self,
+        list: List,
         open: Span,
         params: Vec<Param>,
         had_error: bool,
@@ -60,7 +89,7 @@ impl Parser<'_> {
         if !had_error {
             self.report(
                 Diagnostic::error(open, "unclosed `(`")
-                    .with_hint("close the parameter list with `)`"),
+                    .with_hint(format!("close the {} list with `)`", list.noun())),
             );
         }
         if matches!(self.kind(), TokenKind::FatArrow | TokenKind::EqPipe) {
@@ -87,16 +116,19 @@ impl Parser<'_> {
     }
 
     /// `attrgroup* Type? Ident`.
-    fn parse_param(&mut self) -> PResult<Param> {
+    fn parse_param(&mut self, list: List) -> PResult<Param> {
         let start = self.peek().span;
         let mut attrs = Vec::new();
         while self.at(TokenKind::LBracket) {
             attrs.extend(self.parse_attr_group()?);
         }
         if !matches!(self.kind(), TokenKind::Ident | TokenKind::ColonColon) {
+            let noun = list.noun();
             return Err(self.expected(
-                "a parameter",
-                Some("parameters are written `Type name`, as in `i32 window_id`".to_string()),
+                &format!("a {noun}"),
+                Some(format!(
+                    "{noun}s are written `Type name`, as in `i32 window_id`"
+                )),
             ));
         }
         let first = self.parse_type(0)?;
@@ -119,9 +151,10 @@ impl Parser<'_> {
             }),
             Err(ty) => Err({
                 let ty = excerpt(&ty.to_string());
+                let noun = list.noun();
                 self.expected(
-                    &format!("a parameter name after the type `{ty}`"),
-                    Some(format!("name the parameter: `{ty} value`")),
+                    &format!("a {noun} name after the type `{ty}`"),
+                    Some(format!("name the {noun}: `{ty} value`")),
                 )
             }),
         }

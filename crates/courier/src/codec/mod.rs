@@ -78,6 +78,13 @@ pub use variant::{Variant2, Variant3, Variant4, Variant5, Variant6};
 /// "example.com".encode(&mut encoder).unwrap();
 /// assert_eq!(&encoder.bytes()[..4], &[11, 0, 0, 0]);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent in a message: derive `courier::Encode` for it",
+    label = "`{Self}` does not implement `courier::Encode`",
+    note = "a type named in an `.ipc` file needs `#[derive(courier::Encode, courier::Decode)]`, \
+            or a `map_type(\"IdlName\", \"crate::path::Type\")` in build.rs to a Rust type \
+            that implements both"
+)]
 pub trait Encode {
     /// Appends `self` to the encoder.
     ///
@@ -114,6 +121,13 @@ pub trait Encode {
 /// assert_eq!(s, "abc");
 /// decoder.finish().unwrap();
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be received in a message: derive `courier::Decode` for it",
+    label = "`{Self}` does not implement `courier::Decode`",
+    note = "a type named in an `.ipc` file needs `#[derive(courier::Encode, courier::Decode)]`, \
+            or a `map_type(\"IdlName\", \"crate::path::Type\")` in build.rs to a Rust type \
+            that implements both"
+)]
 pub trait Decode: Sized {
     /// Reads one value from the decoder.
     ///

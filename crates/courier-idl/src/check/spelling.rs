@@ -1,0 +1,277 @@
+//! Names a letter away from a built-in type: `Strng`, `string`, `Vectr`,
+//! `Gfx::IntRec`.
+//!
+//! Such a name is a valid user type, so the file checks; but no Rust type of
+//! that name exists, and rustc later fails inside the generated code in
+//! `OUT_DIR`. A warning here points at the `.ipc` file instead. For a user
+//! type with template arguments (`Optinal<u8>`), already an error, the same
+//! comparison gives the error its hint.
+//!
+//! A name is near a built-in when it differs only in case (`string`,
+//! `bool` written `Bool`), or, for built-ins of 5 letters or more, by one
+//! letter inserted, deleted, replaced, or two neighbours swapped. A letter
+//! added at either end does not count: `Vector3`, `Colors` and `UString`
+//! are plausible names of their own, while short built-ins (`i8`, `int`,
+//! `bool`) are a letter away from too many real names (`Id`, `Book`).
+
+use crate::ast::{Param, Type, TypeArg};
+use crate::diagnostic::{Diagnostic, excerpt};
+use crate::types::{self, IdlType};
+
+/// The names a single-segment type (or `AK::name`) may mean: the built-ins
+/// without namespace.
+const PLAIN: &[&str] = &[
+    "bool",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "int",
+    "unsigned",
+    "size_t",
+    "float",
+    "double",
+    "f32",
+    "f64",
+    "String",
+    "StringView",
+    "FlyString",
+    "ByteString",
+    "DeprecatedString",
+    "ByteBuffer",
+    "Color",
+    "Vector",
+    "Optional",
+    "HashMap",
+    "OrderedHashMap",
+    "Variant",
+    "Array",
+];
+
+/// The templates, for the hint of a user type with template arguments.
+const TEMPLATES: &[&str] = &[
+    "Vector",
+    "Optional",
+    "HashMap",
+    "OrderedHashMap",
+    "Variant",
+    "Array",
+];
+
+/// The built-ins under a namespace, in full.
+const NAMESPACED: &[&str] = &[
+    "Gfx::IntRect",
+    "Gfx::IntPoint",
+    "Gfx::IntSize",
+    "Gfx::Color",
+    "Gfx::FloatPoint",
+    "Gfx::FloatSize",
+    "Gfx::FloatRect",
+    "Gfx::ShareableBitmap",
+    "Gfx::BitmapSequence",
+    "IPC::File",
+    "Core::AnonymousBuffer",
+];
+
+/// Warns about every user type in `param`'s type (its template arguments
+/// included) whose name is near a built-in one.
+pub(super) fn check(param: &Param, what: &str, found: &mut Vec<Diagnostic>) {
+    if let Some(ty) = &param.ty {
+        let subject = format!("{what} `{}`", excerpt(&param.name.name));
+        check_type(ty, &subject, found);
+    }
+}
+
+fn check_type(ty: &Type, subject: &str, found: &mut Vec<Diagnostic>) {
+    for arg in &ty.args {
+        if let TypeArg::Type(inner) = arg {
+            check_type(inner, subject, found);
+        }
+    }
+    // Only a type that stands as a user type: one with template arguments
+    // is an error, whose hint says the same (see `template_suggestion`).
+    if !ty.args.is_empty() || !matches!(types::resolve_type(ty), Ok(IdlType::User { .. })) {
+        return;
+    }
+    let Some(suggestion) = builtin_suggestion(ty) else {
+        return;
+    };
+    let written = excerpt(&ty.path());
+    found.push(
+        Diagnostic::warning(
+            ty.span,
+            format!("{subject}: `{written}` is not a built-in type, so it is read as a user type"),
+        )
+        .with_hint(format!(
+            "did you mean `{suggestion}`? If `{written}` is a type of yours, it must implement \
+             `courier::Encode` and `courier::Decode` (or be mapped with `map_type`)"
+        )),
+    );
+}
+
+/// The built-in that `ty` (a type without template arguments) is probably
+/// a misspelling of, written in full (`String`, `Gfx::IntRect`).
+fn builtin_suggestion(ty: &Type) -> Option<String> {
+    let names: Vec<&str> = ty.segments.iter().map(|s| s.name.as_str()).collect();
+    match names.as_slice() {
+        [name] | ["AK", name] => nearest(name, PLAIN, Strictness::Warning).map(str::to_string),
+        [_, _] => nearest(&ty.path(), NAMESPACED, Strictness::Warning).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The template that a user type with template arguments (`Optinal<u8>`,
+/// `vector<i32>`, `HashMapp<K, V>`) is probably a misspelling of.
+pub(super) fn template_suggestion(ty: &Type) -> Option<&'static str> {
+    match ty.segments.as_slice() {
+        [name] => nearest(&name.name, TEMPLATES, Strictness::Hint),
+        [namespace, name] if namespace.name == "AK" => {
+            nearest(&name.name, TEMPLATES, Strictness::Hint)
+        }
+        _ => None,
+    }
+}
+
+/// How sure a suggestion must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Strictness {
+    /// For a warning on a legal name: a letter added at either end of a
+    /// built-in makes a plausible name of its own (`Vector3`).
+    Warning,
+    /// For the hint of an error: any one edit.
+    Hint,
+}
+
+/// The first of `candidates` near `written` (see the module docs), a
+/// candidate that differs only in case first.
+fn nearest<'a>(written: &str, candidates: &[&'a str], strictness: Strictness) -> Option<&'a str> {
+    let case_only = candidates
+        .iter()
+        .find(|c| **c != written && c.eq_ignore_ascii_case(written));
+    if let Some(found) = case_only {
+        return Some(found);
+    }
+    let lower = written.to_ascii_lowercase();
+    candidates
+        .iter()
+        .find(|c| {
+            let candidate = c.to_ascii_lowercase();
+            let affix = lower.starts_with(&candidate) || lower.ends_with(&candidate);
+            candidate.len() >= 5
+                && !(affix && strictness == Strictness::Warning)
+                && one_edit_apart(&lower, &candidate)
+        })
+        .copied()
+}
+
+/// Whether `a` and `b` differ by exactly one insertion, deletion,
+/// substitution or swap of neighbouring characters.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    if short.len() == long.len() {
+        if prefix == short.len() {
+            return false;
+        }
+        // One substitution, or a swap of `prefix` and `prefix + 1`.
+        let rest_equal = |from: usize| short[from..] == long[from..];
+        let swapped = prefix + 1 < short.len()
+            && short[prefix] == long[prefix + 1]
+            && short[prefix + 1] == long[prefix]
+            && rest_equal(prefix + 2);
+        return rest_equal(prefix + 1) || swapped;
+    }
+    // One insertion into `short`, at `prefix`.
+    short[prefix..] == long[prefix + 1..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn near_names() {
+        let cases = [
+            ("Strng", Some("String")),
+            ("string", Some("String")),
+            ("Stirng", Some("String")),
+            ("Strinng", Some("String")),
+            ("Vectr", Some("Vector")),
+            ("Optinal", Some("Optional")),
+            ("Bool", Some("bool")),
+            ("INT", Some("int")),
+            ("Colour", Some("Color")),
+            ("ByteStrng", Some("ByteString")),
+            ("bytestring", Some("ByteString")),
+            ("Strin", Some("String")),
+            // Names of their own.
+            ("String", None),
+            ("Vector3", None),
+            ("Colors", None),
+            ("UString", None),
+            ("Strings", None),
+            ("Book", None),
+            ("Id", None),
+            ("u7", None),
+            ("JsonValue", None),
+            ("Point3", None),
+            ("ssize_t", None),
+            ("Shape", None),
+            ("Fill", None),
+        ];
+        for (written, expected) in cases {
+            assert_eq!(
+                nearest(written, PLAIN, Strictness::Warning),
+                expected,
+                "{written}"
+            );
+        }
+        let namespaced = [
+            ("Gfx::IntRec", Some("Gfx::IntRect")),
+            ("gfx::IntRect", Some("Gfx::IntRect")),
+            ("IPC::Fiel", Some("IPC::File")),
+            ("Core::AnonymousBufer", Some("Core::AnonymousBuffer")),
+            ("Gfx::Point", None),
+            ("Core::ProxyData", None),
+            ("Web::Cookie", None),
+        ];
+        for (written, expected) in namespaced {
+            assert_eq!(
+                nearest(written, NAMESPACED, Strictness::Warning),
+                expected,
+                "{written}"
+            );
+        }
+        // An error's hint may suggest what a warning would not.
+        assert_eq!(
+            nearest("Vectors", TEMPLATES, Strictness::Hint),
+            Some("Vector")
+        );
+        assert_eq!(nearest("Vectors", TEMPLATES, Strictness::Warning), None);
+    }
+
+    #[test]
+    fn one_edit() {
+        assert!(one_edit_apart("abcde", "abde"));
+        assert!(one_edit_apart("abde", "abcde"));
+        assert!(one_edit_apart("abcde", "abxde"));
+        assert!(one_edit_apart("abcde", "bacde"));
+        assert!(one_edit_apart("abcde", "abced"));
+        assert!(!one_edit_apart("abcde", "abcde"));
+        assert!(!one_edit_apart("abcde", "axcdy"));
+        assert!(!one_edit_apart("abcde", "abc"));
+        assert!(!one_edit_apart("abcde", "cbade"));
+    }
+}
