@@ -106,30 +106,12 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The `.ipc` files under `dir`, in subdirectories too, sorted.
-fn ipc_files(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|entry| entry.expect("directory entry").path())
-        .collect();
-    entries.sort();
-    let mut files = Vec::new();
-    for path in entries {
-        if path.is_dir() {
-            files.extend(ipc_files(&path));
-        } else if path.extension().is_some_and(|e| e == "ipc") {
-            files.push(path);
-        }
-    }
-    files
-}
-
 /// The golden diagnostic cases of courier-idl (the files compiled together
 /// in a directory are taken one by one): those without errors generate.
 #[test]
 fn the_diagnostic_cases_without_errors_generate() {
     let dir = workspace_root().join("crates/courier-idl/tests/diagnostics");
-    let files = ipc_files(&dir);
+    let files = courier_testdata::ipc_files(&dir);
     assert!(files.len() > 20, "cases are missing from {}", dir.display());
     for path in files {
         let bytes = std::fs::read(&path).unwrap();
@@ -142,15 +124,10 @@ fn the_diagnostic_cases_without_errors_generate() {
 /// The SerenityOS corpus passes the checks and generates.
 #[test]
 fn the_corpus_generates() {
-    let shared = std::env::var_os("COURIER_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared"));
-    let dir = shared.join("corpus/serenity-ipc");
-    if !dir.is_dir() {
-        eprintln!("skipped: no corpus at {}", dir.display());
+    let Some(dir) = courier_testdata::serenity_ipc("generating the corpus") else {
         return;
-    }
-    let files = ipc_files(&dir);
+    };
+    let files = courier_testdata::ipc_files(&dir);
     assert_eq!(files.len(), 36, "corpus files in {}", dir.display());
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();

@@ -1,14 +1,11 @@
 //! The SerenityOS interface corpus: every file must parse and check clean,
 //! with the message counts and endpoint magics of the upstream compiler.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-
 use std::path::Path;
 
-use corpus::{corpus_dir, ipc_files};
 use courier_idl::ast::MessageKind;
 use courier_idl::{SourceFile, check};
+use courier_testdata::ipc_files;
 
 fn load_corpus(dir: &Path) -> Vec<SourceFile> {
     ipc_files(dir)
@@ -24,7 +21,9 @@ fn load_corpus(dir: &Path) -> Vec<SourceFile> {
 
 #[test]
 fn every_corpus_file_parses_and_checks_clean_together() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     let sources = load_corpus(&dir);
     let checked = check(&sources);
     assert_eq!(
@@ -59,7 +58,9 @@ fn every_corpus_file_parses_and_checks_clean_together() {
 
 #[test]
 fn every_corpus_file_parses_alone_without_diagnostics() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     for source in load_corpus(&dir) {
         let (file, diagnostics) = courier_idl::parse(&source.text);
         assert!(diagnostics.is_empty(), "{}: {diagnostics:?}", source.name);
@@ -69,7 +70,9 @@ fn every_corpus_file_parses_alone_without_diagnostics() {
 
 #[test]
 fn endpoint_magics_match_serenity() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     let checked = check(&load_corpus(&dir));
     let magic_of = |name: &str| {
         let endpoint = checked
@@ -87,7 +90,9 @@ fn endpoint_magics_match_serenity() {
 
 #[test]
 fn corpus_details_survive_parsing() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     let checked = check(&load_corpus(&dir));
     let all_files = || checked.files.iter();
     let directives = all_files().flat_map(|f| &f.ast.directives).count();

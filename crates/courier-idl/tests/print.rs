@@ -2,17 +2,14 @@
 //! aside, for the SerenityOS corpus, the examples' interfaces and generated
 //! syntax trees; the printed text checks clean and keeps every magic.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-
 use std::path::Path;
 
-use corpus::{corpus_dir, ipc_files};
 use courier_idl::ast::{
     Attribute, Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Param, Span, Type,
     TypeArg,
 };
 use courier_idl::{SourceFile, check, parse, print};
+use courier_testdata::ipc_files;
 use proptest::prelude::*;
 
 // ----- comparing trees without their spans -----
@@ -145,7 +142,9 @@ fn round_trip_dir(dir: &Path) -> usize {
 
 #[test]
 fn every_corpus_file_round_trips() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     assert_eq!(round_trip_dir(&dir), 36, "the corpus has 36 files");
 }
 

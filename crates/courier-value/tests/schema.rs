@@ -1,11 +1,8 @@
 //! `InterfaceSchema`: building, lookups, errors, and the SerenityOS corpus.
 
-#[path = "../../courier-idl/tests/support/corpus.rs"]
-mod corpus;
-
-use corpus::{corpus_dir, ipc_files};
 use courier::shm::{BitmapSequence, ShareableBitmap, SharedBuffer};
 use courier_idl::SourceFile;
+use courier_testdata::ipc_files;
 use courier_value::{
     Gfx, GfxType, IdlType, InterfaceSchema, MessageKind, SchemaError, Value, decode_message,
     encode_message,
@@ -198,7 +195,9 @@ fn plain_value(ty: &IdlType) -> Option<Value> {
 /// each one without user types round-trips a value in every parameter.
 #[test]
 fn the_serenity_corpus_builds_and_its_plain_messages_round_trip() {
-    let Some(dir) = corpus_dir() else { return };
+    let Some(dir) = courier_testdata::serenity_ipc("the SerenityOS corpus") else {
+        return;
+    };
     let sources: Vec<SourceFile> = ipc_files(&dir)
         .iter()
         .map(|path| {

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test file uses a part
 
 use std::io::{BufRead, BufReader, Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
 /// courier's test support, for its fd accounting. Its `cfg(feature =
@@ -233,21 +233,10 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-/// `<workspace>/../shared`, or `$COURIER_SHARED_DIR`; `None` (with a
-/// notice) when absent.
+/// The shared directory (see `courier_testdata`); `None` (with a notice)
+/// when absent.
 pub fn shared_dir(what: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("COURIER_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping {what}: {} is absent (set COURIER_SHARED_DIR)",
-            dir.display()
-        );
-        None
-    }
+    courier_testdata::shared("", what)
 }
 
 /// An animated WebP (VP8X + ANIM + ANMF around lossless frames from the
