@@ -117,7 +117,11 @@ pub struct Limits {
     /// and tells the receiver to do the same.
     ///
     /// Default: 5 seconds: a burst of large messages reuses its segments,
-    /// and an idle connection holds no pool memory for long.
+    /// and an idle connection holds no pool memory for long: about two idle
+    /// timeouts after its last message, on both sides, even when the
+    /// application never uses the connection again (a blocking connection
+    /// nobody calls into is looked after by one reaper thread per process;
+    /// see `docs/wire-format.md`, "Control frames").
     pub shm_idle_timeout: Duration,
 }
 

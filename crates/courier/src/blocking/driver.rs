@@ -4,11 +4,18 @@
 //! state's lock drives the connection (reads, writes, timers); messages for
 //! the local endpoint are queued, and a thread waiting for them outside the
 //! lock (`serve`) is woken through an eventfd.
+//!
+//! The lock is taken through [`Driver::lock`], whose guard, when released
+//! with a timer pending and nobody left to run it, schedules a visit of the
+//! pool reaper (see `reaper.rs`): an idle connection returns its
+//! shared-memory segments without help from the application.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
+use std::ops::{Deref, DerefMut};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use rustix::event::{EventfdFlags, PollFd, PollFlags, Timespec};
@@ -20,6 +27,8 @@ use crate::peer::PeerCredentials;
 use crate::proto::{CloseReason, Config, Connection, Event, RequestId, Transmit};
 use crate::transport::{Transport, fail, feed_received};
 
+use super::reaper;
+
 /// Bytes asked of the socket per read.
 const READ_BUFFER: usize = 256 << 10;
 /// Reads per round before the driver looks at what arrived.
@@ -29,6 +38,10 @@ const MAX_POLL_WAIT: Duration = Duration::from_secs(3600);
 /// Bytes of buffered one-way messages (`send_buffered`) that make the sender
 /// write them: the size of one coalesced write of the core.
 pub(crate) const COALESCE_BYTES: usize = crate::proto::COALESCE_BYTES;
+/// Shortest period of the reaper's looks at the socket of an idle connection
+/// whose pool memory waits for the peer (see `Driver::reaper_visit_due`),
+/// whatever `Limits::shm_idle_timeout` says.
+const MIN_POOL_CHECK: Duration = Duration::from_millis(10);
 /// How long dropping the last handle keeps writing buffered one-way messages
 /// to a peer that reads slowly (as the tokio driver's close).
 const DROP_LINGER: Duration = Duration::from_secs(5);
@@ -41,6 +54,14 @@ pub(crate) struct Driver {
     wake: OwnedFd,
     credentials: PeerCredentials,
     state: Mutex<State>,
+    /// This driver, for the reaper (which must not keep it alive).
+    this: Weak<Driver>,
+    /// The reaper found the lock taken: whoever releases it next makes the
+    /// reaper's visit (see [`StateGuard`]'s `Drop`).
+    reap_due: AtomicBool,
+    /// [`close`](Driver::close) was called: no message may reach a handler
+    /// any more, not even one already taken from the queue.
+    closed_locally: AtomicBool,
 }
 
 pub(crate) struct State {
@@ -57,6 +78,12 @@ pub(crate) struct State {
     /// flushed: at [`COALESCE_BYTES`] the sender writes them.
     pub(crate) buffered: usize,
     socket_shut_down: bool,
+    /// When the reaper will next visit (a visit is scheduled for then), if
+    /// it will.
+    reaper_visit: Option<Instant>,
+    /// How long a pool segment may stay idle: also how long the reaper waits
+    /// before reading the release of a segment the peer still holds.
+    idle_timeout: Duration,
 }
 
 /// A transmit being written, possibly over several writes.
@@ -113,8 +140,9 @@ impl Driver {
         transport: Box<dyn Transport>,
         config: Config,
         credentials: PeerCredentials,
-    ) -> io::Result<Driver> {
+    ) -> io::Result<Arc<Driver>> {
         let wake = rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let idle_timeout = config.limits.shm_idle_timeout;
         let mut core = Connection::new(config, Instant::now());
         // Messages wait in the core until `dispatch` decodes them straight
         // from its buffer.
@@ -130,26 +158,115 @@ impl Driver {
             waiters: 0,
             buffered: 0,
             socket_shut_down: false,
+            reaper_visit: None,
+            idle_timeout,
         };
-        Ok(Driver {
+        Ok(Arc::new_cyclic(|this| Driver {
             transport,
             wake,
             credentials,
             state: Mutex::new(state),
-        })
+            this: this.clone(),
+            reap_due: AtomicBool::new(false),
+            closed_locally: AtomicBool::new(false),
+        }))
     }
 
     pub(crate) fn credentials(&self) -> PeerCredentials {
         self.credentials
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    /// Takes the state's lock. Releasing it schedules the reaper when a
+    /// timer is pending (see [`StateGuard`]).
+    pub(crate) fn lock(&self) -> StateGuard<'_> {
+        StateGuard {
+            driver: self,
+            guard: Some(self.lock_raw()),
+        }
+    }
+
+    fn lock_raw(&self) -> MutexGuard<'_, State> {
         // Handlers never run under this lock, so a poisoned lock only means a
         // panic in courier's own short critical sections; the state is still
         // consistent enough to report errors.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether [`close`](Self::close) was called, read without the lock.
+    pub(crate) fn is_closed_locally(&self) -> bool {
+        self.closed_locally.load(Ordering::Acquire)
+    }
+
+    /// When the reaper must visit, if that is earlier than the visit already
+    /// scheduled: the core's next timer; or, while pool memory waits for the
+    /// peer (a segment of this side it has not released yet, a segment of
+    /// its own it has not dropped yet), a look at the socket for its word
+    /// every idle timeout: a connection nobody uses reads nothing by itself.
+    /// Records the visit, which the caller schedules.
+    fn reaper_visit_due(state: &mut State) -> Option<Instant> {
+        if state.is_closed() {
+            return None;
+        }
+        let at = match state.core.poll_timeout() {
+            Some(at) => at,
+            None => {
+                if state.reaper_visit.is_some() {
+                    return None;
+                }
+                let pool = state.core.pool_stats();
+                if pool.segments_in_use == 0 && pool.peer_segments == 0 {
+                    return None;
+                }
+                let every = state.idle_timeout.max(MIN_POOL_CHECK);
+                Instant::now().checked_add(every)?
+            }
+        };
+        if state.reaper_visit.is_some_and(|scheduled| scheduled <= at) {
+            return None;
+        }
+        state.reaper_visit = Some(at);
+        Some(at)
+    }
+
+    /// The reaper's visit (see `reaper.rs`): made now if the lock is free,
+    /// else by the thread holding it, when it releases it.
+    pub(super) fn visit_from_reaper(&self) {
+        self.reap_due.store(true, Ordering::SeqCst);
+        // Pairs with the fence in `StateGuard::drop`: either this `try_lock`
+        // sees the lock released, or the holder, after releasing it, sees
+        // `reap_due` (no visit is lost between the two).
+        fence(Ordering::SeqCst);
+        self.visit_if_due();
+    }
+
+    /// Makes the reaper's visit if one is due and the lock is free: one
+    /// round without blocking (reads, timers, writes).
+    fn visit_if_due(&self) {
+        if !self.reap_due.load(Ordering::SeqCst) {
+            return;
+        }
+        let guard = match self.state.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            // The holder makes the visit when it releases the lock.
+            Err(TryLockError::WouldBlock) => return,
+        };
+        self.reap_due.store(false, Ordering::SeqCst);
+        let mut state = StateGuard {
+            driver: self,
+            guard: Some(guard),
+        };
+        state.reaper_visit = None;
+        if !state.is_closed() {
+            // One read at most: messages nobody dispatches are better left
+            // in the socket, where they hold the peer back.
+            let now = Instant::now();
+            self.read_rounds(&mut state, now, 1);
+            self.pump_output(&mut state, now);
+        }
+        // Dropping the guard schedules the next visit, if one is needed.
     }
 
     /// Drives the handshake to its end.
@@ -172,6 +289,17 @@ impl Driver {
     pub(crate) fn drive<T>(
         &self,
         state: &mut State,
+        done: impl FnMut(&mut State) -> Option<T>,
+    ) -> Option<T> {
+        self.drive_waking(state, None, done)
+    }
+
+    /// [`drive`](Self::drive), also waking at `wake_at` (for a `done` that
+    /// looks at the clock).
+    fn drive_waking<T>(
+        &self,
+        state: &mut State,
+        wake_at: Option<Instant>,
         mut done: impl FnMut(&mut State) -> Option<T>,
     ) -> Option<T> {
         self.pump_output(state, Instant::now());
@@ -183,9 +311,7 @@ impl Driver {
                 return None;
             }
             let now = Instant::now();
-            let wait = state
-                .core
-                .poll_timeout()
+            let wait = earliest(state.core.poll_timeout(), wake_at)
                 .map(|at| at.saturating_duration_since(now));
             if wait.is_none() && state.is_flushed() && self.receive_waiting(state) {
                 self.pump_output(state, Instant::now());
@@ -256,7 +382,12 @@ impl Driver {
     }
 
     fn read_available(&self, state: &mut State, now: Instant) {
-        for _ in 0..READS_PER_ROUND {
+        self.read_rounds(state, now, READS_PER_ROUND);
+    }
+
+    /// Up to `rounds` reads, until the socket is empty.
+    fn read_rounds(&self, state: &mut State, now: Instant, rounds: usize) {
+        for _ in 0..rounds {
             if state.core.is_closed() {
                 return;
             }
@@ -351,18 +482,21 @@ impl Driver {
         }
     }
 
-    /// Closes the connection from this side.
+    /// Closes the connection from this side; messages received and not yet
+    /// handled are dropped (with their fds).
     pub(crate) fn close(&self) {
         let mut state = self.lock();
+        self.closed_locally.store(true, Ordering::Release);
         state.core.close(CloseReason::Local);
+        while state.core.poll_message_with(|_| ()).is_some() {}
         self.pump(&mut state);
     }
 
     /// Waits, without holding the lock, until a message is queued, the
-    /// connection closes, input arrives (which the caller then pumps), or
-    /// the core's next timer (a call's deadline, an idle shared-memory
-    /// segment to unmap) is due.
-    pub(crate) fn wait_for_input(&self) {
+    /// connection closes, input arrives (which the caller then pumps), the
+    /// core's next timer (a call's deadline, an idle shared-memory segment
+    /// to unmap) is due, or `deadline` passes.
+    pub(crate) fn wait_for_input(&self, deadline: Option<Instant>) {
         let wait = {
             let mut state = self.lock();
             // No read here: input already in the socket makes the poll
@@ -374,16 +508,15 @@ impl Driver {
             if !state.is_flushed() {
                 // Output left by a call that timed out mid-write: finish it
                 // (reading meanwhile) before waiting outside the lock.
-                let _ = self.drive(&mut state, |s| {
-                    (s.is_flushed() || s.core.queued_messages() > 0).then_some(())
+                let _ = self.drive_waking(&mut state, deadline, |s| {
+                    let past = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+                    (past || s.is_flushed() || s.core.queued_messages() > 0).then_some(())
                 });
                 return;
             }
             state.waiters += 1;
             let now = Instant::now();
-            state
-                .core
-                .poll_timeout()
+            earliest(state.core.poll_timeout(), deadline)
                 .map(|at| at.saturating_duration_since(now))
         };
         let interest = PollFlags::IN;
@@ -403,10 +536,56 @@ impl Driver {
     }
 }
 
+/// The lock of a driver's state. Released, it schedules the reaper's visit
+/// when a timer is pending (nobody may drive the connection before it is
+/// due), then makes a visit the reaper could not make while the lock was
+/// held.
+pub(crate) struct StateGuard<'a> {
+    driver: &'a Driver,
+    /// `Some` until dropped.
+    guard: Option<MutexGuard<'a, State>>,
+}
+
+impl Deref for StateGuard<'_> {
+    type Target = State;
+
+    fn deref(&self) -> &State {
+        // Always `Some` before `drop`.
+        self.guard.as_deref().expect("a state guard in use")
+    }
+}
+
+impl DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        self.guard.as_deref_mut().expect("a state guard in use")
+    }
+}
+
+impl Drop for StateGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        if let Some(at) = Driver::reaper_visit_due(&mut guard) {
+            // Under the lock (the reaper takes a connection's lock only
+            // without holding its queue's): a visit that could not be
+            // scheduled is not recorded as scheduled.
+            if !reaper::schedule(at, self.driver.this.clone()) {
+                guard.reaper_visit = None;
+            }
+        }
+        drop(guard);
+        // Pairs with the fence in `visit_from_reaper` (see there).
+        fence(Ordering::SeqCst);
+        self.driver.visit_if_due();
+    }
+}
+
 impl Drop for Driver {
     /// Writes what `send_buffered` left queued, for at most [`DROP_LINGER`].
     fn drop(&mut self) {
-        let mut state = self.lock();
+        // Not `lock`: nothing is left to schedule for a driver being dropped.
+        let mut state = self.lock_raw();
         if state.buffered == 0 {
             return;
         }
@@ -427,6 +606,14 @@ impl Drop for Driver {
                 return;
             }
         }
+    }
+}
+
+/// The earlier of two optional instants (`None`: never).
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -25,8 +25,24 @@
 //! - Messages for `Local` that arrive while a call waits are queued, in
 //!   order, and handed to a [`Handler`] by
 //!   [`dispatch`](BlockingConnection::dispatch) (what is queued, without
-//!   blocking) or [`serve`](BlockingConnection::serve) (everything, until the
-//!   peer disconnects). Handlers never run inside `call`.
+//!   blocking), [`dispatch_wait`](BlockingConnection::dispatch_wait) (the
+//!   same, first waiting for at least one message, at most a timeout: the
+//!   building block of a client's event loop) or
+//!   [`serve`](BlockingConnection::serve) (everything, until the peer
+//!   disconnects). Handlers never run inside `call`, and none runs after
+//!   [`close`](BlockingConnection::close).
+//!
+//! # Idle connections
+//!
+//! A blocking connection has no thread of its own: it advances when the
+//! application calls into it. Its timers do not wait for that: a
+//! shared-memory segment left idle for
+//! [`Limits::shm_idle_timeout`] is unmapped, and the peer told to unmap its
+//! copy, even when no thread uses the connection any more. One thread per
+//! process (`courier-reaper`, started with the first such timer, asleep
+//! while no timer is due) runs those timers for connections nobody is
+//! driving; it never waits for a connection that a thread is using (that
+//! thread runs them instead).
 //!
 //! The connection is `Clone + Send + Sync`: a server's handler can hold a
 //! clone to send events to its client while `serve` runs, and several
@@ -101,6 +117,7 @@
 //! endpoint, message name, request id, sizes, fds and decoded arguments.
 
 mod driver;
+mod reaper;
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -301,8 +318,9 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     /// written by the next operation that writes or waits on this connection
     /// (any clone): [`call`](Self::call), [`send`](Self::send),
     /// [`flush`](Self::flush), [`dispatch`](Self::dispatch),
-    /// [`serve`](Self::serve); and when the last clone is dropped (for at
-    /// most 5 seconds if the peer does not read). A sender that goes idle
+    /// [`dispatch_wait`](Self::dispatch_wait), [`serve`](Self::serve); and
+    /// when the last clone is dropped (for at most 5 seconds if the peer does
+    /// not read). A sender that goes idle
     /// after `send_buffered` should call [`flush`](Self::flush), or its last
     /// messages wait for its next operation.
     ///
@@ -349,13 +367,19 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
 
     /// Hands every message queued so far (and any that can be read without
     /// blocking) to `handler`, in order, sending each request's reply.
-    /// Returns how many were handled.
+    /// Returns how many were handled: 0 when none was waiting. Never blocks
+    /// for a message to come; [`dispatch_wait`](Self::dispatch_wait) does.
+    ///
+    /// Once the connection is [closed](Self::close) by this side (by the
+    /// handler itself, or another thread), no further message is handed to
+    /// `handler`, even one received before.
     ///
     /// # Errors
     ///
     /// When nothing was left to handle and the connection is closed: why
-    /// ([`Error::Disconnected`] for an orderly close). [`Error::Protocol`]
-    /// when a message does not decode (the connection is closed).
+    /// ([`Error::Disconnected`] for an orderly close, by either side).
+    /// [`Error::Protocol`] when a message does not decode (the connection
+    /// is closed).
     pub fn dispatch<H: Handler<L> + ?Sized>(&self, handler: &mut H) -> Result<usize, Error> {
         let mut state = self.driver.lock();
         self.driver.pump(&mut state);
@@ -364,7 +388,13 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
         loop {
             // Everything queued, decoded under one lock straight from the
             // core's buffer (the batch allocates only for a second message).
-            let Some(first) = state.core.poll_message_with(decode::<L>) else {
+            // After a local close the queue is empty (see `Driver::close`).
+            let next = if self.driver.is_closed_locally() {
+                None
+            } else {
+                state.core.poll_message_with(decode::<L>)
+            };
+            let Some(first) = next else {
                 if handled == 0 && state.is_closed() {
                     return Err(state.take_close_error());
                 }
@@ -377,6 +407,11 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
             // a clone of this connection.
             drop(state);
             for decoded in std::iter::once(first).chain(batch.drain(..)) {
+                if self.driver.is_closed_locally() {
+                    // A handler (or another thread) closed the connection:
+                    // the rest of the batch is dropped, fds and all.
+                    break;
+                }
                 match dispatch::<L, H>(handler, decoded) {
                     // Nothing to write after most one-way messages: no lock,
                     // no flush (and no system call) for them.
@@ -406,14 +441,65 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
         }
     }
 
-    /// Handles messages with `handler` until the peer disconnects, waiting
-    /// for them in between. This is the whole life of a connection on a
-    /// process-per-client server, or of a client that only receives events.
+    /// Waits until at least one message is queued, then hands it and every
+    /// other queued message to `handler` as [`dispatch`](Self::dispatch)
+    /// does; returns how many were handled. Gives up after `timeout`
+    /// (`None`: waits as long as the connection is open), returning
+    /// `Ok(0)`: as for `dispatch`, handling nothing is not an error.
+    ///
+    /// The wait blocks in `poll(2)` without holding the connection: other
+    /// threads may call and send through clones meanwhile, and the
+    /// connection's timers (idle shared memory) still run. A `timeout` of
+    /// zero is [`dispatch`](Self::dispatch).
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use courier::{Handler, NoMessages};
+    /// # use courier::blocking::BlockingConnection;
+    /// # fn run(connection: BlockingConnection<NoMessages, NoMessages>, mut handler: impl Handler<NoMessages>) -> Result<(), courier::Error> {
+    /// // A client's event loop that also does something every second.
+    /// loop {
+    ///     let handled = connection.dispatch_wait(&mut handler, Some(Duration::from_secs(1)))?;
+    ///     if handled == 0 {
+    ///         // A second without events.
+    ///     }
+    /// }
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
-    /// `Ok(())` when the peer disconnects in an orderly way; the reason
-    /// otherwise ([`Error::Protocol`], [`Error::LimitExceeded`]...).
+    /// As [`dispatch`](Self::dispatch): when the connection is closed with
+    /// nothing left to handle, why ([`Error::Disconnected`] for an orderly
+    /// close, by either side), at once and not at the timeout.
+    pub fn dispatch_wait<H: Handler<L> + ?Sized>(
+        &self,
+        handler: &mut H,
+        timeout: Option<Duration>,
+    ) -> Result<usize, Error> {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        loop {
+            let handled = self.dispatch(handler)?;
+            if handled > 0 || deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return Ok(handled);
+            }
+            self.driver.wait_for_input(deadline);
+        }
+    }
+
+    /// Handles messages with `handler` until the connection closes, waiting
+    /// for them in between. This is the whole life of a connection on a
+    /// process-per-client server, or of a client that only receives events.
+    ///
+    /// After [`close`](Self::close) (by the handler itself, or another
+    /// thread) no further message is handed to `handler`, even one already
+    /// received, and `serve` returns `Ok(())`.
+    ///
+    /// # Errors
+    ///
+    /// `Ok(())` when the peer disconnects in an orderly way or this side
+    /// closed the connection; the reason otherwise ([`Error::Protocol`],
+    /// [`Error::LimitExceeded`]...).
     pub fn serve<H: Handler<L> + ?Sized>(&self, handler: &mut H) -> Result<(), Error> {
         loop {
             match self.dispatch(handler) {
@@ -421,7 +507,7 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
                 Err(Error::Disconnected) => return Ok(()),
                 Err(error) => return Err(error),
             }
-            self.driver.wait_for_input();
+            self.driver.wait_for_input(None);
         }
     }
 
@@ -448,7 +534,9 @@ impl<L: Endpoint, P: Endpoint> BlockingConnection<L, P> {
     }
 
     /// Closes the connection for every clone: the peer sees it at once;
-    /// further operations fail with [`Error::Disconnected`].
+    /// further operations fail with [`Error::Disconnected`]. Messages
+    /// received and not yet handled are dropped: no handler sees a message
+    /// after `close`, even from inside [`serve`](Self::serve).
     pub fn close(&self) {
         self.driver.close();
     }
@@ -611,7 +699,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
             P::NAME
         );
         Ok(BlockingConnection {
-            driver: Arc::new(driver),
+            driver,
             _endpoints: PhantomData,
         })
     }
