@@ -641,15 +641,8 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
     /// As [`BlockingConnection::connect`].
     pub fn connect(self, path: impl AsRef<Path>) -> Result<BlockingConnection<L, P>, Error> {
         let path = path.as_ref();
-        let stream = UnixStream::connect(path).map_err(|error| {
-            Error::Io(std::io::Error::new(
-                error.kind(),
-                format!(
-                    "could not connect to `{}`: {error}; is the service running?",
-                    path.display()
-                ),
-            ))
-        })?;
+        let stream = UnixStream::connect(path)
+            .map_err(|error| crate::transport::connect_error(path, error))?;
         debug!("connected to `{}` to reach `{}`", path.display(), P::NAME);
         self.from_stream(stream)
     }

@@ -475,15 +475,7 @@ impl<L: Endpoint, P: Endpoint> Builder<L, P> {
         let path = path.as_ref();
         let stream = ::tokio::net::UnixStream::connect(path)
             .await
-            .map_err(|error| {
-                Error::Io(std::io::Error::new(
-                    error.kind(),
-                    format!(
-                        "could not connect to `{}`: {error}; is the service running?",
-                        path.display()
-                    ),
-                ))
-            })?;
+            .map_err(|error| crate::transport::connect_error(path, error))?;
         debug!("connected to `{}` to reach `{}`", path.display(), P::NAME);
         self.establish(stream, Side::Client).await
     }

@@ -174,3 +174,71 @@ pub fn fail(core: &mut Connection, error: io::Error) {
         core.close(CloseReason::Io(error));
     }
 }
+
+/// The error of a failed `connect(2)` to the socket at `path`, saying what
+/// is (or is not) there and what to do; the [`io::ErrorKind`] is kept.
+pub(crate) fn connect_error(path: &std::path::Path, error: io::Error) -> crate::Error {
+    use std::os::unix::fs::FileTypeExt;
+    let shown = path.display();
+    let why = match error.kind() {
+        io::ErrorKind::NotFound => {
+            format!("there is no socket at `{shown}`; is the service running?")
+        }
+        io::ErrorKind::ConnectionRefused => match std::fs::symlink_metadata(path) {
+            Ok(metadata) if !metadata.file_type().is_socket() => {
+                let found =
+                    crate::sys::takeover::describe_file_type(rustix::fs::FileType::from_raw_mode(
+                        std::os::unix::fs::MetadataExt::mode(&metadata),
+                    ));
+                format!("`{shown}` is a {found}, not a socket; check the path")
+            }
+            _ => format!(
+                "nothing listens at `{shown}` (a service that exited without removing its socket?); start the service"
+            ),
+        },
+        io::ErrorKind::PermissionDenied => format!(
+            "not allowed to connect to `{shown}`: the socket, or a directory on its path, belongs to another user or is not writable by this one"
+        ),
+        _ => format!("could not connect to `{shown}`: {error}"),
+    };
+    crate::Error::Io(io::Error::new(error.kind(), why))
+}
+
+#[cfg(test)]
+mod connect_error_tests {
+    use super::connect_error;
+
+    fn message(path: &std::path::Path) -> String {
+        let error = std::os::unix::net::UnixStream::connect(path).unwrap_err();
+        connect_error(path, error).to_string()
+    }
+
+    #[test]
+    fn each_failed_connect_says_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.sock");
+        assert_eq!(
+            message(&missing),
+            format!(
+                "there is no socket at `{}`; is the service running?",
+                missing.display()
+            )
+        );
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        assert_eq!(
+            message(&file),
+            format!(
+                "`{}` is a regular file, not a socket; check the path",
+                file.display()
+            )
+        );
+        let stale = dir.path().join("stale.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        assert!(
+            message(&stale).starts_with("nothing listens at `"),
+            "{}",
+            message(&stale)
+        );
+    }
+}
