@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "ipc/LookupServer.ipc",
             "ipc/Kitchen.ipc",
             "ipc/HelperNames.ipc",
+            "ipc/Echo.ipc",
         ])?;
     Ok(())
 }

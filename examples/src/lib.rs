@@ -13,6 +13,9 @@
 //! - [`helper_names`]: messages named like the helper methods of the
 //!   generated clients (`connect`, `clone`, `send`...), which get the
 //!   suffix `_message`.
+//! - [`echo_server`], [`echo_client`] and [`other_server`]: the test service
+//!   of courier's runtime tests (echo, remote errors, events, files, large
+//!   payloads, a call that blocks) and a service to mistake it for.
 //!
 //! On top of them, the services of the demo: [`services`] implements the
 //! generated handler traits, [`server`] runs them over blocking connections
@@ -39,6 +42,7 @@ courier::include_ipc!("ImageDecoder");
 courier::include_ipc!("LookupServer");
 courier::include_ipc!("Kitchen");
 courier::include_ipc!("HelperNames");
+courier::include_ipc!("Echo");
 
 pub mod ppm;
 pub mod process;

@@ -41,11 +41,14 @@ use std::time::{Duration, Instant};
 
 use courier::blocking::BlockingConnection;
 use courier::discovery::{DiscoveryErrorKind, Portal};
-use courier::tokio::AsyncConnection;
 use courier::{Error, Limits};
-use runtime_common::echo::echo_server::{BlockOn, Echo, EchoBytes, NotifyThenReply};
-use runtime_common::echo::{EchoClient, EchoServer, EchoServerClient};
-use support::{ChildProcess, open_fds_of, say, self_command};
+use runtime_common::echo::{EchoClient, EchoServer, EchoServerAsyncClient, EchoServerClient};
+use support::{ChildProcess, fd_check, open_fds_of, say, self_command};
+
+/// The generated blocking client, with the server's events for `EchoClient`.
+type Client = EchoServerClient<EchoClient>;
+/// The generated async client.
+type AsyncClient = EchoServerAsyncClient<EchoClient>;
 
 /// The environment variable that makes `fault_child` a server or a client.
 const CHILD_ENV: &str = "COURIER_FAULT_CHILD";
@@ -102,20 +105,16 @@ fn serve(bind: impl FnOnce() -> courier::tokio::MultiServer<EchoServer, EchoClie
 /// `COURIER-READY` once the blocked call is in the server's hands, and
 /// waits to be killed.
 fn client_stuck_in_a_call(path: &Path) {
-    let client = EchoServerClient::<EchoClient>::connect(path).expect("connect");
+    let client = Client::connect(path).expect("connect");
     assert_eq!(client.echo("hello".into()).unwrap(), "hello");
     // Through the pool: the server maps a segment of this client's.
     let data = vec![7u8; 1 << 20];
     assert_eq!(client.echo_bytes(data.clone()).unwrap(), data);
     let (signal_read, signal_write) = rustix::pipe::pipe().expect("pipe");
     let (release_read, release_write) = rustix::pipe::pipe().expect("pipe");
-    let connection = client.connection();
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            let _ = connection.call(&BlockOn {
-                signal: signal_write,
-                release: release_read,
-            });
+            let _ = client.block_on(signal_write, release_read);
         });
         let mut byte = [0];
         std::fs::File::from(signal_read)
@@ -280,13 +279,14 @@ fn wait_for_signal(signal_read: OwnedFd) {
 
 #[test]
 fn a_blocking_client_gets_disconnected_when_the_server_is_killed_during_a_call() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
-    let client = BlockingConnection::<EchoClient, EchoServer>::connect(&path).unwrap();
+    let client = Client::connect(&path).unwrap();
     let pipes = block_pipes();
     let (signal, release) = (pipes.signal_write, pipes.release_read);
     let result = call_during(
-        move || client.call(&BlockOn { signal, release }),
+        move || client.block_on(signal, release),
         || {
             wait_for_signal(pipes.signal_read);
             server.kill();
@@ -294,21 +294,18 @@ fn a_blocking_client_gets_disconnected_when_the_server_is_killed_during_a_call()
     );
     assert_disconnected(result, "a call in the hands of a killed server");
     drop(pipes.release_write);
+    fds.finish();
 }
 
 #[test]
 fn an_async_client_gets_disconnected_when_the_server_is_killed_during_a_call() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
     tokio_common::run(async move {
-        let client = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
-            .await
-            .unwrap();
+        let client = AsyncClient::connect(&path).await.unwrap();
         let pipes = block_pipes();
-        let call = client.call(&BlockOn {
-            signal: pipes.signal_write,
-            release: pipes.release_read,
-        });
+        let call = client.block_on(pipes.signal_write, pipes.release_read);
         let killer = tokio::task::spawn_blocking(move || {
             wait_for_signal(pipes.signal_read);
             server.kill();
@@ -317,10 +314,11 @@ fn an_async_client_gets_disconnected_when_the_server_is_killed_during_a_call() {
         let result = tokio_common::within("the call's end", call).await;
         assert_disconnected(result, "an async call in the hands of a killed server");
         drop(killer.await.unwrap());
-        let closed = client.closed();
+        let closed = client.connection().closed();
         drop(client);
         closed.await;
     });
+    fds.finish();
 }
 
 /// 48 MiB: well past the pool's threshold, within the message limit.
@@ -328,12 +326,13 @@ const LARGE: usize = 48 << 20;
 
 #[test]
 fn a_client_gets_disconnected_when_the_server_is_killed_during_a_large_pool_transfer() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
-    let client = BlockingConnection::<EchoClient, EchoServer>::connect(&path).unwrap();
+    let client = Client::connect(&path).unwrap();
     let data = vec![0xa5u8; LARGE];
     let result = call_during(
-        move || client.call(&EchoBytes { data }),
+        move || client.echo_bytes(data),
         || {
             // The server has the body's segment mapped: the transfer is
             // under way (the echo goes back through its own pool).
@@ -344,10 +343,12 @@ fn a_client_gets_disconnected_when_the_server_is_killed_during_a_large_pool_tran
         },
     );
     assert_disconnected(result, "a large call to a killed server");
+    fds.finish();
 }
 
 #[test]
 fn a_client_gets_disconnected_when_the_server_is_killed_during_a_large_socket_transfer() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
     // No pool: the 48 MiB go through the socket.
@@ -355,14 +356,16 @@ fn a_client_gets_disconnected_when_the_server_is_killed_during_a_large_socket_tr
         shm_threshold: None,
         ..Limits::default()
     };
-    let client = BlockingConnection::<EchoClient, EchoServer>::builder()
-        .limits(limits)
-        .connect(&path)
-        .unwrap();
+    let client = Client::from_connection(
+        BlockingConnection::<EchoClient, EchoServer>::builder()
+            .limits(limits)
+            .connect(&path)
+            .unwrap(),
+    );
     let before = server.rss_kib();
     let data = vec![0x5au8; LARGE];
     let result = call_during(
-        move || client.call(&EchoBytes { data }),
+        move || client.echo_bytes(data),
         || {
             // The frame is arriving: the server's input grows.
             wait_for("the server receiving the first MiBs", || {
@@ -372,53 +375,45 @@ fn a_client_gets_disconnected_when_the_server_is_killed_during_a_large_socket_tr
         },
     );
     assert_disconnected(result, "a large call to a server killed mid-transfer");
+    fds.finish();
 }
 
 #[test]
 fn clients_get_disconnected_when_the_server_was_killed_between_calls() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
-    let blocking = EchoServerClient::<EchoClient>::connect(&path).unwrap();
+    let blocking = Client::connect(&path).unwrap();
     assert_eq!(blocking.echo("one".into()).unwrap(), "one");
     tokio_common::run(async move {
-        let client = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
-            .await
-            .unwrap();
-        let response = client.call(&Echo { text: "two".into() }).await.unwrap();
-        assert_eq!(response.text, "two");
-        let closed = client.closed();
+        let client = AsyncClient::connect(&path).await.unwrap();
+        assert_eq!(client.echo("two".into()).await.unwrap(), "two");
+        let closed = client.connection().closed();
         tokio::task::spawn_blocking(move || server.kill())
             .await
             .unwrap();
         // The async driver notices on its own; the next call fails at once.
         tokio_common::within("the async connection's close", closed).await;
-        assert!(client.is_closed());
-        let result = tokio_common::within(
-            "the next async call",
-            client.call(&Echo {
-                text: "three".into(),
-            }),
-        )
-        .await;
+        assert!(client.connection().is_closed());
+        let result = tokio_common::within("the next async call", client.echo("three".into())).await;
         assert_disconnected(result, "an async call after the server died");
     });
     let result = call_during(move || blocking.echo("four".into()), || {});
     assert_disconnected(result, "a blocking call after the server died");
+    fds.finish();
 }
 
 // ----- the client killed -----
 
 #[test]
 fn the_server_frees_everything_of_a_client_killed_mid_call() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
-    let good = EchoServerClient::<EchoClient>::connect(&path).unwrap();
+    let good = Client::connect(&path).unwrap();
     assert_eq!(good.echo("before".into()).unwrap(), "before");
-    let clients = |good: &EchoServerClient<EchoClient>| {
-        good.connection()
-            .call(&NotifyThenReply { count: 0 })
-            .map(|response| response.count)
-    };
+    // The echo service answers how many clients it notified: all of them.
+    let clients = |good: &Client| good.notify_then_reply(0);
     assert_eq!(clients(&good).unwrap(), 1);
     let fds_before = server.fds();
 
@@ -438,6 +433,7 @@ fn the_server_frees_everything_of_a_client_killed_mid_call() {
     );
     victim.kill();
     victim.wait();
+    drop(victim);
 
     // The server notices, drops the client's handler, responders, pool
     // segments and fds.
@@ -448,25 +444,27 @@ fn the_server_frees_everything_of_a_client_killed_mid_call() {
         server.fds() == fds_before
     });
     assert_eq!(good.echo("after".into()).unwrap(), "after");
-    let fresh = EchoServerClient::<EchoClient>::connect(&path).unwrap();
+    let fresh = Client::connect(&path).unwrap();
     assert_eq!(fresh.echo("fresh".into()).unwrap(), "fresh");
     drop(fresh);
     drop(good);
     server.stop();
+    fds.finish();
 }
 
 // ----- the socket file deleted -----
 
 #[test]
 fn a_deleted_socket_file_keeps_clients_refuses_new_ones_and_frees_the_path() {
+    let fds = fd_check();
     let (_dir, path) = socket_path();
     let server = Server::at(&path);
-    let client = EchoServerClient::<EchoClient>::connect(&path).unwrap();
+    let client = Client::connect(&path).unwrap();
     assert_eq!(client.echo("before".into()).unwrap(), "before");
 
     std::fs::remove_file(&path).expect("delete the socket file");
     assert_eq!(client.echo("still here".into()).unwrap(), "still here");
-    let error = BlockingConnection::<EchoClient, EchoServer>::connect(&path).unwrap_err();
+    let error = Client::connect(&path).unwrap_err();
     let message = error.to_string();
     assert!(
         message.contains(&path.display().to_string()),
@@ -476,7 +474,7 @@ fn a_deleted_socket_file_keeps_clients_refuses_new_ones_and_frees_the_path() {
     // A new instance binds the same path; new clients reach it, the old
     // client stays with the old instance.
     let second = Server::at(&path);
-    let new_client = EchoServerClient::<EchoClient>::connect(&path).unwrap();
+    let new_client = Client::connect(&path).unwrap();
     assert_eq!(new_client.echo("new".into()).unwrap(), "new");
     assert_eq!(client.echo("old".into()).unwrap(), "old");
     drop(client);
@@ -484,18 +482,20 @@ fn a_deleted_socket_file_keeps_clients_refuses_new_ones_and_frees_the_path() {
     assert_eq!(new_client.echo("new again".into()).unwrap(), "new again");
     drop(new_client);
     second.stop();
+    fds.finish();
 }
 
 #[test]
 fn a_deleted_service_socket_gives_a_not_running_error_naming_the_path() {
+    let fds = fd_check();
     let dir = tempfile::tempdir().expect("tempdir");
     let portal_dir = dir.path().join("portal");
     let server = Server::start(format!("service:{}", portal_dir.display()));
     let portal = Portal::at(&portal_dir);
     let path = portal.service_path(SERVICE).unwrap();
-    let client =
-        BlockingConnection::<EchoClient, EchoServer>::from_stream(portal.connect(SERVICE).unwrap())
-            .unwrap();
+    let client = Client::from_connection(
+        BlockingConnection::from_stream(portal.connect(SERVICE).unwrap()).unwrap(),
+    );
     std::fs::remove_file(&path).expect("delete the socket file");
     let error = portal.connect(SERVICE).unwrap_err();
     assert!(
@@ -506,49 +506,33 @@ fn a_deleted_service_socket_gives_a_not_running_error_naming_the_path() {
         error.to_string().contains(&path.display().to_string()),
         "the error names the path: {error}"
     );
-    let response = client
-        .call(&Echo {
-            text: "alive".into(),
-        })
-        .unwrap();
-    assert_eq!(response.text, "alive");
+    assert_eq!(client.echo("alive".into()).unwrap(), "alive");
     drop(client);
     server.stop();
+    fds.finish();
 }
 
 // ----- the service restarted -----
 
 #[test]
 fn clients_that_retry_reach_a_restarted_service() {
+    let fds = fd_check();
     let dir = tempfile::tempdir().expect("tempdir");
     let portal_dir = dir.path().join("portal");
     let spec = format!("service:{}", portal_dir.display());
     let first = Server::start(spec.clone());
     let portal = Portal::at(&portal_dir);
-    let connect = |deadline| -> Result<BlockingConnection<EchoClient, EchoServer>, Error> {
+    let connect = |deadline| -> Result<Client, Error> {
         let stream = portal.connect_with_retry(SERVICE, deadline)?;
-        BlockingConnection::from_stream(stream)
+        BlockingConnection::from_stream(stream).map(Client::from_connection)
     };
     let client = connect(Instant::now() + DEADLINE).unwrap();
-    assert_eq!(
-        client
-            .call(&Echo {
-                text: "first".into()
-            })
-            .unwrap()
-            .text,
-        "first"
-    );
+    assert_eq!(client.echo("first".into()).unwrap(), "first");
 
     // The service dies (its socket file stays behind, stale) and comes back
     // while clients retry.
     first.kill();
-    assert_disconnected(
-        client.call(&Echo {
-            text: "gone".into(),
-        }),
-        "a call to the dead instance",
-    );
+    assert_disconnected(client.echo("gone".into()), "a call to the dead instance");
     let retrying: Vec<_> = (0..4)
         .map(|n| {
             let portal = Portal::at(&portal_dir);
@@ -557,9 +541,9 @@ fn clients_that_retry_reach_a_restarted_service() {
                     .connect_with_retry(SERVICE, Instant::now() + DEADLINE)
                     .expect("the retrying connect reaches the new instance");
                 let client =
-                    BlockingConnection::<EchoClient, EchoServer>::from_stream(stream).unwrap();
+                    Client::from_connection(BlockingConnection::from_stream(stream).unwrap());
                 let text = format!("retry {n}");
-                client.call(&Echo { text: text.clone() }).unwrap().text == text
+                client.echo(text.clone()).unwrap() == text
             })
         })
         .collect();
@@ -571,21 +555,15 @@ fn clients_that_retry_reach_a_restarted_service() {
         );
     }
     let again = connect(Instant::now() + DEADLINE).unwrap();
-    assert_eq!(
-        again
-            .call(&Echo {
-                text: "second".into()
-            })
-            .unwrap()
-            .text,
-        "second"
-    );
-    drop(again);
+    assert_eq!(again.echo("second".into()).unwrap(), "second");
+    drop((client, again));
     second.stop();
+    fds.finish();
 }
 
 #[test]
 fn a_retrying_connect_gives_up_at_its_deadline_with_a_typed_error() {
+    let fds = fd_check();
     let dir = tempfile::tempdir().expect("tempdir");
     let portal = Portal::at(dir.path().join("portal"));
     let start = Instant::now();
@@ -613,4 +591,6 @@ fn a_retrying_connect_gives_up_at_its_deadline_with_a_typed_error() {
     );
     assert!(start.elapsed() < Duration::from_secs(1));
     let _ = std::io::stdout().flush();
+    drop(dir);
+    fds.finish();
 }

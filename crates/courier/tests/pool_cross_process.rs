@@ -13,7 +13,7 @@ use std::time::Duration;
 use courier::Limits;
 use courier::blocking::BlockingConnection;
 use runtime_common::echo::{EchoClient, EchoServer, EchoServerClient};
-use runtime_common::{CHILD_ENV, ServerChild, fd_check};
+use runtime_common::{CHILD_ENV, ServerChild, fd_check, pattern};
 
 /// Idle timeout of the `pool-idle` child and its test's client.
 const SHORT_IDLE: Duration = Duration::from_millis(100);
@@ -56,19 +56,6 @@ fn child_server() {
     }
 }
 
-/// A body of `len` bytes that differs for every `seed`.
-fn body(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = vec![0u8; len];
-    for chunk in out.chunks_mut(8) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-    }
-    out
-}
-
 fn checksum(bytes: &[u8]) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for chunk in bytes.chunks(8) {
@@ -92,7 +79,7 @@ fn blocking_a_64_mib_vec_goes_there_and_back_through_the_pool() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
     let client = blocking_client(&server, big_limits());
-    let data = body(64 << 20, 1);
+    let data = pattern(64 << 20, 1);
     let sum = checksum(&data);
     let echoed = client.echo_bytes(data).expect("echo 64 MiB");
     assert_eq!(echoed.len(), 64 << 20);
@@ -117,7 +104,7 @@ fn blocking_many_large_messages_keep_the_pool_and_the_fds_bounded() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
     let client = blocking_client(&server, big_limits());
-    let template = body(300 << 10, 2);
+    let template = pattern(300 << 10, 2);
     let mut fds_open = None;
     for round in 0..200u32 {
         let mut data = template.clone();
@@ -146,7 +133,7 @@ mod tokio_driver {
     use std::time::Instant;
 
     use courier::tokio::AsyncConnection;
-    use runtime_common::echo::echo_server::EchoBytes;
+    use runtime_common::echo::EchoServerAsyncClient;
 
     use super::*;
 
@@ -157,24 +144,29 @@ mod tokio_driver {
             .expect("tokio runtime")
     }
 
+    async fn async_client(
+        server: &ServerChild,
+        limits: Limits,
+    ) -> EchoServerAsyncClient<EchoClient> {
+        let connection = AsyncConnection::<EchoClient, EchoServer>::builder()
+            .limits(limits)
+            .connect(server.path())
+            .await
+            .expect("connect");
+        EchoServerAsyncClient::from_connection(connection)
+    }
+
     #[test]
     fn tokio_a_64_mib_vec_goes_there_and_back_through_the_pool() {
         let fds = fd_check();
         let server = ServerChild::spawn("pool-big");
         runtime().block_on(async {
-            let connection = AsyncConnection::<EchoClient, EchoServer>::builder()
-                .limits(big_limits())
-                .connect(server.path())
-                .await
-                .expect("connect");
-            let data = body(64 << 20, 3);
+            let client = async_client(&server, big_limits()).await;
+            let data = pattern(64 << 20, 3);
             let sum = checksum(&data);
-            let echoed = connection
-                .call(&EchoBytes { data })
-                .await
-                .expect("echo 64 MiB")
-                .data;
+            let echoed = client.echo_bytes(data).await.expect("echo 64 MiB");
             assert_eq!(checksum(&echoed), sum);
+            let connection = client.connection();
             let stats = connection.pool_stats();
             assert_eq!(
                 (stats.sent_through_pool, stats.received_through_pool),
@@ -192,17 +184,10 @@ mod tokio_driver {
         let fds = fd_check();
         let server = ServerChild::spawn("pool-idle");
         runtime().block_on(async {
-            let connection = AsyncConnection::<EchoClient, EchoServer>::builder()
-                .limits(idle_limits())
-                .connect(server.path())
-                .await
-                .expect("connect");
-            let data = body(300 << 10, 4);
-            let echoed = connection
-                .call(&EchoBytes { data: data.clone() })
-                .await
-                .expect("echo")
-                .data;
+            let client = async_client(&server, idle_limits()).await;
+            let connection = client.connection();
+            let data = pattern(300 << 10, 4);
+            let echoed = client.echo_bytes(data.clone()).await.expect("echo");
             assert_eq!(echoed, data);
             let stats = connection.pool_stats();
             assert_eq!(
@@ -227,11 +212,10 @@ mod tokio_driver {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             // The pool still works afterwards, with fresh segments.
-            let echoed = connection
-                .call(&EchoBytes { data: data.clone() })
+            let echoed = client
+                .echo_bytes(data.clone())
                 .await
-                .expect("echo after idle")
-                .data;
+                .expect("echo after idle");
             assert_eq!(echoed, data);
             connection.close();
             connection.closed().await;

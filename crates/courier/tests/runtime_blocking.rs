@@ -13,10 +13,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use courier::blocking::BlockingConnection;
-use courier::{Error, HandshakeErrorKind, Limit, LimitSide, Limits, NoMessages, Reply};
-use runtime_common::echo::other_server::{OtherServer, Ping};
-use runtime_common::echo::{EchoClient, EchoClientMessage, EchoServer, EchoServerClient};
-use runtime_common::{ServerChild, fd_check, file_with, pipe, read_all};
+use courier::{Error, HandshakeErrorKind, Limit, LimitSide, Limits, NoMessages};
+use runtime_common::echo::other_server::{OtherServer, OtherServerClient};
+use runtime_common::echo::{
+    EchoClient, EchoClientHandler, EchoClientService, EchoServer, EchoServerClient,
+};
+use runtime_common::{
+    ServerChild, fd_check, file_with, pattern, pipe, read_all, socket_big_limits,
+};
 
 #[test]
 fn child_server() {
@@ -58,6 +62,18 @@ fn one_way_messages_arrive_in_the_order_sent() {
     fds.finish();
 }
 
+/// Records the `seq` of each `EchoClient::event`.
+#[derive(Default)]
+struct Events {
+    seen: Vec<i32>,
+}
+
+impl EchoClientHandler for Events {
+    fn event(&mut self, seq: i32) {
+        self.seen.push(seq);
+    }
+}
+
 #[test]
 fn events_sent_while_a_call_waits_are_kept_and_dispatched_after_in_order() {
     let fds = fd_check();
@@ -71,17 +87,11 @@ fn events_sent_while_a_call_waits_are_kept_and_dispatched_after_in_order() {
         "events are queued, not dropped nor handled during the call"
     );
     assert_eq!(client.notify_then_reply(2).unwrap(), 2);
-    let mut seen = Vec::new();
-    let handled = client
-        .connection()
-        .dispatch(&mut |message: EchoClientMessage| {
-            let EchoClientMessage::Event(event) = message;
-            seen.push(event.seq);
-            Reply::none()
-        })
-        .unwrap();
+    // The generated handler trait of the events, through its service.
+    let mut events = EchoClientService(Events::default());
+    let handled = client.connection().dispatch(&mut events).unwrap();
     assert_eq!(handled, 5);
-    assert_eq!(seen, [0, 1, 2, 3, 4]);
+    assert_eq!(events.0.seen, [0, 1, 2, 3, 4]);
     assert_eq!(client.connection().queued_messages(), 0);
     drop(client);
     assert_eq!(server.result(), "ok");
@@ -118,17 +128,14 @@ fn a_call_that_times_out_leaves_the_connection_usable() {
     let client = connect(&server);
     let (signal_read, signal_write) = pipe();
     let (release_read, release_write) = pipe();
-    let request = runtime_common::echo::echo_server::BlockOn {
-        signal: signal_write,
-        release: release_read,
-    };
     let started = Instant::now();
-    let result = client
-        .connection()
-        .call_with_timeout(&request, Duration::from_millis(200));
+    // The generated client's timeout applies to every call of the handle
+    // `with_timeout` returns; the original handle keeps waiting forever.
+    let impatient = client.with_timeout(Duration::from_millis(200));
+    let result = impatient.block_on(signal_write, release_read);
     assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
     assert!(started.elapsed() >= Duration::from_millis(200));
-    drop(request);
+    drop(impatient);
     // The handler did run: it signalled before blocking.
     let mut byte = [0u8; 1];
     std::fs::File::from(signal_read)
@@ -184,7 +191,7 @@ fn killing_the_server_during_a_call_disconnects_within_a_second() {
 fn a_client_of_the_wrong_service_gets_a_handshake_error_naming_both() {
     let fds = fd_check();
     let server = ServerChild::spawn("echo");
-    let error = BlockingConnection::<NoMessages, OtherServer>::connect(server.path()).unwrap_err();
+    let error = OtherServerClient::<NoMessages>::connect(server.path()).unwrap_err();
     let Error::Handshake(handshake) = &error else {
         panic!("expected a handshake error, got {error:?}")
     };
@@ -221,6 +228,34 @@ fn a_32_mib_vector_crosses_intact() {
     let back = client.echo_bytes(data.clone()).unwrap();
     assert_eq!(back.len(), data.len());
     assert!(back == data, "the 32 MiB came back different");
+    drop(client);
+    assert_eq!(server.result(), "ok");
+    fds.finish();
+}
+
+/// 64 MiB through the socket itself: the pool is off on both sides (the
+/// client's limits and the `echo-socket-big` server's), and the pool's
+/// counters prove that neither direction took it.
+#[test]
+fn a_64_mib_vector_crosses_the_socket_intact() {
+    let fds = fd_check();
+    let server = ServerChild::spawn("echo-socket-big");
+    let connection = BlockingConnection::<EchoClient, EchoServer>::builder()
+        .limits(socket_big_limits())
+        .connect(server.path())
+        .unwrap();
+    let client = EchoServerClient::from_connection(connection);
+    let data = pattern(64 << 20, 64);
+    let back = client.echo_bytes(data.clone()).unwrap();
+    assert_eq!(back.len(), 64 << 20);
+    assert!(back == data, "the 64 MiB came back different");
+    let stats = client.connection().pool_stats();
+    assert!(!stats.active, "the pool is off: {stats:?}");
+    assert_eq!(
+        (stats.sent_through_pool, stats.received_through_pool),
+        (0, 0),
+        "{stats:?}"
+    );
     drop(client);
     assert_eq!(server.result(), "ok");
     fds.finish();
@@ -299,6 +334,37 @@ fn a_message_over_the_peers_limit_is_refused_before_sending() {
     fds.finish();
 }
 
+/// The server (messages of at most 1 MiB) reads a 2 MiB file the client
+/// sent and answers with its contents: a response over its limit. The
+/// caller gets a remote error naming the limit instead of waiting forever,
+/// and the connection stays usable (`queue_answer` in `src/handler.rs`).
+#[test]
+fn a_response_over_the_limit_reaches_the_caller_as_a_remote_error() {
+    let fds = fd_check();
+    let server = ServerChild::spawn("echo-small");
+    let client = connect(&server);
+    let error = match client.read_file(file_with(&"x".repeat(2 << 20))) {
+        Ok(contents) => panic!("a response of {} bytes was sent", contents.len()),
+        Err(error) => error,
+    };
+    let Error::Remote(remote) = &error else {
+        panic!("expected a remote error, got {error:?}")
+    };
+    assert_eq!(remote.request(), Some("read_file"));
+    assert!(
+        remote
+            .message()
+            .starts_with("the service could not send its response: ")
+            && remote.message().contains("1 MiB limit"),
+        "{error}"
+    );
+    assert_eq!(client.read_file(file_with("small")).unwrap(), "small");
+    assert_eq!(client.echo("still here".to_owned()).unwrap(), "still here");
+    drop(client);
+    assert_eq!(server.result(), "ok");
+    fds.finish();
+}
+
 #[test]
 fn calls_from_several_threads_share_one_connection() {
     let fds = fd_check();
@@ -333,7 +399,7 @@ fn a_handshake_mismatch_fails_both_ends_of_a_socketpair() {
         std::thread::spawn(move || runtime_common::serve_echo(server_end, Limits::default()));
     let result = BlockingConnection::<NoMessages, OtherServer>::from_stream(client_end);
     let error = result
-        .map(|connection| connection.call(&Ping {}))
+        .and_then(|connection| OtherServerClient::from_connection(connection).ping())
         .unwrap_err();
     assert!(matches!(error, Error::Handshake(_)), "{error:?}");
     let server_error = server.join().unwrap().unwrap_err();
@@ -358,7 +424,7 @@ fn ipc_trace_logs_connection_life_and_every_message_by_name() {
         "handshake complete: this side handles `EchoServer`, the peer handles `EchoClient`",
         "recv EchoServer::echo",
         "handle EchoServer::echo Echo(Echo { text: \"traced\" })",
-        "send EchoServer::EchoResponse",
+        "send EchoServer::echo_response",
         "recv EchoServer::push",
         "connection to `EchoClient` closed: the peer closed the connection",
     ] {

@@ -22,17 +22,20 @@ use std::time::{Duration, Instant};
 use courier::tokio::{AsyncConnection, MultiServer};
 use courier::{Error, HandshakeErrorKind, Limits, NoMessages, Reply};
 use runtime_common::echo::echo_client::Event;
-use runtime_common::echo::echo_server::{
-    BlockOn, Echo, EchoBytes, EchoResponse, Fail, NotifyThenReply, OpenFile, Push, ReadFile,
-    TakePushed,
+use runtime_common::echo::echo_server::{Echo, EchoResponse, Push};
+use runtime_common::echo::other_server::OtherServerAsyncClient;
+use runtime_common::echo::{
+    EchoClient, EchoClientHandler, EchoClientMessage, EchoClientService, EchoServer,
+    EchoServerAsyncClient, EchoServerClient, EchoServerMessage, EchoServerSender,
 };
-use runtime_common::echo::other_server::OtherServer;
-use runtime_common::echo::{EchoClient, EchoClientMessage, EchoServer, EchoServerMessage};
-use runtime_common::{fd_check, file_with, pipe, read_all};
+use runtime_common::{fd_check, file_with, pattern, pipe, read_all, socket_big_limits};
 use tokio_common::fake_echo::{BadEcho, FakeEchoServer};
 use tokio_common::{Child, run, within};
 
-type Client = AsyncConnection<EchoClient, EchoServer>;
+/// The generated async client, with the server's events for `EchoClient`.
+type Client = EchoServerAsyncClient<EchoClient>;
+/// The connection under it.
+type Connection = AsyncConnection<EchoClient, EchoServer>;
 
 #[test]
 fn tokio_child() {
@@ -45,19 +48,20 @@ async fn connect(path: &Path) -> Client {
         .expect("connect to the echo server")
 }
 
-async fn echo(connection: &Client, text: &str) -> Result<String, Error> {
-    within(
-        "an echo",
-        connection.call(&Echo {
-            text: text.to_owned(),
-        }),
-    )
-    .await
-    .map(|response| response.text)
+async fn echo(client: &Client, text: &str) -> Result<String, Error> {
+    within("an echo", client.echo(text.to_owned())).await
 }
 
-/// Drops `connection` and waits until its task has ended.
-async fn close_and_wait<L: courier::Endpoint, P: courier::Endpoint>(
+/// Drops `client` (the last handle on its connection) and waits until the
+/// connection's task has ended.
+async fn close_and_wait(client: Client) {
+    let done = client.connection().closed();
+    drop(client);
+    within("the connection's task to end", done).await;
+}
+
+/// [`close_and_wait`] for a bare connection.
+async fn close_connection_and_wait<L: courier::Endpoint, P: courier::Endpoint>(
     connection: AsyncConnection<L, P>,
 ) {
     let done = connection.closed();
@@ -74,7 +78,7 @@ fn a_request_gets_its_response() {
         assert_eq!(echo(&client, "hello").await.unwrap(), "hello");
         assert_eq!(echo(&client, "señor 🦀").await.unwrap(), "señor 🦀");
         assert_eq!(echo(&client, "").await.unwrap(), "");
-        assert_eq!(client.peer_credentials().pid, server.pid());
+        assert_eq!(client.connection().peer_credentials().pid, server.pid());
         close_and_wait(client).await;
     });
     server.stop();
@@ -90,17 +94,18 @@ fn many_calls_in_flight_from_several_tasks_are_answered_out_of_order() {
         let client = connect(server.path()).await;
         // The handler answers none of these until all 100 have arrived, then
         // answers them in reverse order: they must all be in flight at once,
-        // and each response must find its own caller.
+        // and each response must find its own caller. `AsyncConnection::call`
+        // sends at once (the generated methods send when first polled).
         const TASKS: usize = 4;
         const CALLS: usize = 25;
         let tasks: Vec<_> = (0..TASKS)
             .map(|task| {
-                let client = client.clone();
+                let connection = client.connection().clone();
                 tokio::spawn(async move {
                     let calls: Vec<_> = (0..CALLS)
                         .map(|call| {
                             let text = format!("batch:{}:task {task} call {call}", TASKS * CALLS);
-                            (text.clone(), client.call(&Echo { text }))
+                            (text.clone(), connection.call(&Echo { text }))
                         })
                         .collect();
                     for (text, response) in calls {
@@ -141,12 +146,10 @@ fn one_way_messages_arrive_in_the_order_sent() {
     run(async {
         let client = connect(server.path()).await;
         for value in 0..1000 {
-            client.send(&Push { value }).unwrap();
+            client.push(value).await.unwrap();
         }
-        let pushed = within("take_pushed", client.call(&TakePushed {}))
-            .await
-            .unwrap();
-        assert_eq!(pushed.values, (0..1000).collect::<Vec<i32>>());
+        let pushed = within("take_pushed", client.take_pushed()).await.unwrap();
+        assert_eq!(pushed, (0..1000).collect::<Vec<i32>>());
         close_and_wait(client).await;
     });
     server.stop();
@@ -162,33 +165,32 @@ fn an_event_reaches_every_client_through_clients() {
         let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
         let mut handled = Vec::new();
         for name in ["a", "b"] {
-            let events = events.clone();
-            let client = Client::builder()
-                .with_handler(move |message: EchoClientMessage| {
-                    let EchoClientMessage::Event(Event { seq }) = message;
-                    events.send((name, seq)).unwrap();
-                    Reply::none()
-                })
+            // The generated handler trait of the events, through its service.
+            let connection = Connection::builder()
+                .with_handler(EchoClientService(Forward {
+                    name,
+                    events: events.clone(),
+                }))
                 .connect(server.path());
-            handled.push(within("connecting", client).await.unwrap());
+            let connection = within("connecting", connection).await.unwrap();
+            handled.push(Client::from_connection(connection));
         }
         drop(events);
         // Without a handler, events wait for `next_message`.
         let queued = connect(server.path()).await;
-        let answered = within("notify", handled[0].call(&NotifyThenReply { count: 7 }))
+        let answered = within("notify", handled[0].notify_then_reply(7))
             .await
             .unwrap();
-        assert_eq!(
-            answered.count, 3,
-            "the server sent the event to its 3 clients"
-        );
+        assert_eq!(answered, 3, "the server sent the event to its 3 clients");
         let mut seen = vec![
             within("event", received.recv()).await.unwrap(),
             within("event", received.recv()).await.unwrap(),
         ];
         seen.sort();
         assert_eq!(seen, [("a", 7), ("b", 7)]);
-        let message = within("next_message", queued.next_message()).await.unwrap();
+        let message = within("next_message", queued.connection().next_message())
+            .await
+            .unwrap();
         assert!(
             matches!(message.message, EchoClientMessage::Event(Event { seq: 7 })),
             "{message:?}"
@@ -204,6 +206,18 @@ fn an_event_reaches_every_client_through_clients() {
     server.stop();
     server.result();
     fds.finish();
+}
+
+/// Forwards each event to the test, with the name of its client.
+struct Forward {
+    name: &'static str,
+    events: tokio::sync::mpsc::UnboundedSender<(&'static str, i32)>,
+}
+
+impl EchoClientHandler for Forward {
+    fn event(&mut self, seq: i32) {
+        self.events.send((self.name, seq)).unwrap();
+    }
 }
 
 #[derive(Debug)]
@@ -316,15 +330,12 @@ fn a_call_that_times_out_leaves_the_connection_usable() {
         let client = connect(server.path()).await;
         // A request the handler never answers.
         let started = Instant::now();
-        let never = Echo {
-            text: "never".into(),
-        };
-        let result = within(
-            "a timeout",
-            client.call_with_timeout(&never, Duration::from_millis(200)),
-        )
-        .await;
+        // The generated client's timeout applies to every call of the
+        // handle `with_timeout` returns, which shares the connection.
+        let impatient = client.with_timeout(Duration::from_millis(200));
+        let result = within("a timeout", impatient.echo("never".into())).await;
         assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+        drop(impatient);
         assert!(started.elapsed() >= Duration::from_millis(200));
         assert_eq!(
             echo(&client, "after the timeout").await.unwrap(),
@@ -334,17 +345,10 @@ fn a_call_that_times_out_leaves_the_connection_usable() {
         // A request answered after its timeout: the late response is dropped.
         let (signal_read, signal_write) = pipe();
         let (release_read, release_write) = pipe();
-        let request = BlockOn {
-            signal: signal_write,
-            release: release_read,
-        };
-        let result = within(
-            "a timeout",
-            client.call_with_timeout(&request, Duration::from_millis(100)),
-        )
-        .await;
+        let impatient = client.with_timeout(Duration::from_millis(100));
+        let result = within("a timeout", impatient.block_on(signal_write, release_read)).await;
         assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
-        drop(request);
+        drop(impatient);
         let mut byte = [0u8; 1];
         std::fs::File::from(signal_read)
             .read_exact(&mut byte)
@@ -367,12 +371,14 @@ fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
         let client = connect(server.path()).await;
         let (signal_read, signal_write) = pipe();
         let (release_read, release_write) = pipe();
-        let blocked = client.call(&BlockOn {
-            signal: signal_write,
-            release: release_read,
+        // Each call on a task of its own: both in flight at once.
+        let blocked = tokio::spawn({
+            let client = client.clone();
+            async move { client.block_on(signal_write, release_read).await }
         });
-        let never = client.call(&Echo {
-            text: "never".into(),
+        let never = tokio::spawn({
+            let client = client.clone();
+            async move { client.echo("never".into()).await }
         });
         // Wait until the server is inside the handler, then kill it.
         let mut byte = [0u8; 1];
@@ -384,6 +390,7 @@ fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
         let (blocked, never) =
             within("the calls to fail", async { tokio::join!(blocked, never) }).await;
         let waited = killed_at.elapsed();
+        let (blocked, never) = (blocked.unwrap(), never.unwrap());
         assert!(matches!(blocked, Err(Error::Disconnected)), "{blocked:?}");
         assert!(matches!(never, Err(Error::Disconnected)), "{never:?}");
         assert!(
@@ -394,7 +401,7 @@ fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
             echo(&client, "anyone?").await,
             Err(Error::Disconnected)
         ));
-        assert!(client.is_closed());
+        assert!(client.connection().is_closed());
         drop(release_write);
         close_and_wait(client).await;
     });
@@ -408,13 +415,7 @@ fn a_handler_error_reaches_the_caller_as_a_remote_error() {
     let mut server = Child::server("server");
     run(async {
         let client = connect(server.path()).await;
-        let result = within(
-            "fail",
-            client.call(&Fail {
-                reason: "no window with id 7".into(),
-            }),
-        )
-        .await;
+        let result = within("fail", client.fail("no window with id 7".into())).await;
         match result {
             Err(Error::Remote(remote)) => {
                 assert_eq!(remote.message(), "no window with id 7");
@@ -441,7 +442,7 @@ fn a_client_of_the_wrong_service_gets_a_handshake_error_naming_both() {
     run(async {
         let error = within(
             "connecting",
-            AsyncConnection::<NoMessages, OtherServer>::connect(server.path()),
+            OtherServerAsyncClient::<NoMessages>::connect(server.path()),
         )
         .await
         .unwrap_err();
@@ -513,16 +514,200 @@ fn a_32_mib_vector_crosses_intact() {
         let data: Vec<u8> = (0..32u32 << 20)
             .map(|i| (i.wrapping_mul(2654435761) >> 24) as u8)
             .collect();
-        let back = within("32 MiB", client.call(&EchoBytes { data: data.clone() }))
+        let back = within("32 MiB", client.echo_bytes(data.clone()))
             .await
-            .unwrap()
-            .data;
+            .unwrap();
         assert_eq!(back.len(), data.len());
         assert!(back == data, "the 32 MiB came back different");
         close_and_wait(client).await;
     });
     server.stop();
     server.result();
+    fds.finish();
+}
+
+/// 64 MiB through the socket itself: the pool is off on both sides (the
+/// client's limits and the `server-socket-big` child's), and the pool's
+/// counters prove that neither direction took it.
+#[test]
+fn a_64_mib_vector_crosses_the_socket_intact() {
+    let fds = fd_check();
+    let mut server = Child::server("server-socket-big");
+    run(async {
+        let connection = within(
+            "connecting",
+            Connection::builder()
+                .limits(socket_big_limits())
+                .connect(server.path()),
+        )
+        .await
+        .unwrap();
+        let client = Client::from_connection(connection);
+        let data = pattern(64 << 20, 64);
+        let back = within("64 MiB", client.echo_bytes(data.clone()))
+            .await
+            .unwrap();
+        assert_eq!(back.len(), 64 << 20);
+        assert!(back == data, "the 64 MiB came back different");
+        let stats = client.connection().pool_stats();
+        assert!(!stats.active, "the pool is off: {stats:?}");
+        assert_eq!(
+            (stats.sent_through_pool, stats.received_through_pool),
+            (0, 0),
+            "{stats:?}"
+        );
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+/// The `server-small` child (messages of at most 1 MiB) reads a 2 MiB file
+/// the client sent and answers with its contents: a response over its
+/// limit. The caller gets a remote error naming the limit instead of
+/// waiting forever, and the connection stays usable (`queue_answer` in
+/// `src/handler.rs`).
+#[test]
+fn a_response_over_the_limit_reaches_the_caller_as_a_remote_error() {
+    let fds = fd_check();
+    let mut server = Child::server("server-small");
+    run(async {
+        let client = connect(server.path()).await;
+        let result = within(
+            "read_file",
+            client.read_file(file_with(&"x".repeat(2 << 20))),
+        )
+        .await;
+        let error = match result {
+            Ok(contents) => panic!("a response of {} bytes was sent", contents.len()),
+            Err(error) => error,
+        };
+        let Error::Remote(remote) = &error else {
+            panic!("expected a remote error, got {error:?}")
+        };
+        assert_eq!(remote.request(), Some("read_file"));
+        assert!(
+            remote
+                .message()
+                .starts_with("the service could not send its response: ")
+                && remote.message().contains("1 MiB limit"),
+            "{error}"
+        );
+        let small = within("read_file", client.read_file(file_with("small"))).await;
+        assert_eq!(small.unwrap(), "small");
+        assert_eq!(echo(&client, "still here").await.unwrap(), "still here");
+        close_and_wait(client).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+/// One `MultiServer` handler per client: what one client pushes, only its
+/// own `take_pushed` returns, however the pushes interleave.
+#[test]
+fn each_client_of_a_multiserver_has_its_own_handler() {
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    run(async {
+        let first = connect(server.path()).await;
+        let second = connect(server.path()).await;
+        for value in 0..10 {
+            first.push(value).await.unwrap();
+            second.push(100 + value).await.unwrap();
+        }
+        // A round trip each, so that every push has been handled.
+        assert_eq!(echo(&second, "sync").await.unwrap(), "sync");
+        assert_eq!(echo(&first, "sync").await.unwrap(), "sync");
+        let (mine, theirs) = tokio::join!(first.take_pushed(), second.take_pushed());
+        assert_eq!(mine.unwrap(), (0..10).collect::<Vec<i32>>());
+        assert_eq!(theirs.unwrap(), (100..110).collect::<Vec<i32>>());
+        close_and_wait(first).await;
+        close_and_wait(second).await;
+    });
+    server.stop();
+    server.result();
+    fds.finish();
+}
+
+/// 100 blocking clients, each on a thread of its own, all connected at
+/// once to one `MultiServer` in a child process: each gets its own answers
+/// (its own text, its own bytes, its own pushed values).
+#[test]
+fn a_hundred_blocking_clients_on_threads_get_their_own_answers() {
+    const CLIENTS: usize = 100;
+    let fds = fd_check();
+    let mut server = Child::server("server");
+    let all_connected = Arc::new(std::sync::Barrier::new(CLIENTS));
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|n| {
+            let path = server.path().to_owned();
+            let all_connected = Arc::clone(&all_connected);
+            std::thread::spawn(move || {
+                let client = EchoServerClient::<EchoClient>::connect(&path)
+                    .unwrap_or_else(|error| panic!("client {n} could not connect: {error}"));
+                all_connected.wait();
+                let values: Vec<i32> = (0..5).map(|k| (n * 10 + k) as i32).collect();
+                for &value in &values {
+                    client.push(value).unwrap();
+                }
+                for call in 0..3 {
+                    let text = format!("client {n} call {call}");
+                    assert_eq!(client.echo(text.clone()).unwrap(), text);
+                }
+                let data = pattern(1000 + n, n as u64);
+                assert!(
+                    client.echo_bytes(data.clone()).unwrap() == data,
+                    "client {n}"
+                );
+                assert_eq!(client.take_pushed().unwrap(), values, "client {n}");
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("a client thread");
+    }
+    server.stop();
+    assert_eq!(server.result(), "stopped, socket file left: false");
+    fds.finish();
+}
+
+/// `IPC_TRACE=1` in a `MultiServer` child: connection life and every
+/// message, by name, with its decoded arguments.
+#[test]
+fn ipc_trace_logs_connection_life_and_every_message_by_name() {
+    let fds = fd_check();
+    let mut server = Child::server_traced("server");
+    run(async {
+        let client = connect(server.path()).await;
+        assert_eq!(echo(&client, "traced").await.unwrap(), "traced");
+        client.push(5).await.unwrap();
+        assert_eq!(
+            within("take_pushed", client.take_pushed()).await.unwrap(),
+            [5]
+        );
+        close_and_wait(client).await;
+    });
+    server.stop();
+    let (result, stderr) = server.result_and_stderr();
+    assert_eq!(result, "stopped, socket file left: false");
+    for expected in [
+        "handshake complete: this side handles `EchoServer`, the peer handles `EchoClient`",
+        "recv EchoServer::echo",
+        "handle EchoServer::echo Echo(Echo { text: \"traced\" })",
+        "send EchoServer::echo_response",
+        "recv EchoServer::push",
+        "handle EchoServer::push Push(Push { value: 5 })",
+        "recv EchoServer::take_pushed",
+        "send EchoServer::take_pushed_response",
+        "client disconnected from `EchoServer`: the peer closed the connection",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "`{expected}` missing from the server's log:\n{stderr}"
+        );
+    }
     fds.finish();
 }
 
@@ -534,20 +719,16 @@ fn fds_cross_both_ways_with_their_contents() {
         let client = connect(server.path()).await;
         let read = within(
             "read_file",
-            client.call(&ReadFile {
-                file: file_with("written by the client"),
-            }),
+            client.read_file(file_with("written by the client")),
         )
         .await;
-        assert_eq!(read.unwrap().contents, "written by the client");
+        assert_eq!(read.unwrap(), "written by the client");
         let opened = within(
             "open_file",
-            client.call(&OpenFile {
-                contents: "written by the server".into(),
-            }),
+            client.open_file("written by the server".into()),
         )
         .await;
-        assert_eq!(read_all(opened.unwrap().file), "written by the server");
+        assert_eq!(read_all(opened.unwrap()), "written by the server");
         close_and_wait(client).await;
     });
     server.stop();
@@ -563,11 +744,12 @@ fn graceful_shutdown_ends_run_and_the_clients_see_disconnected() {
     run(async {
         let first = connect(&path).await;
         let second = connect(&path).await;
+        // `AsyncConnection::call` sends at once, before the pings below.
         let pending = [
-            first.call(&Echo {
+            first.connection().call(&Echo {
                 text: "never".into(),
             }),
-            second.call(&Echo {
+            second.connection().call(&Echo {
                 text: "never".into(),
             }),
         ];
@@ -581,7 +763,9 @@ fn graceful_shutdown_ends_run_and_the_clients_see_disconnected() {
             assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
         }
         for client in [first, second] {
-            within("the end", client.next_message()).await.unwrap_err();
+            within("the end", client.connection().next_message())
+                .await
+                .unwrap_err();
             close_and_wait(client).await;
         }
     });
@@ -614,7 +798,7 @@ fn a_client_that_breaks_the_protocol_or_a_limit_is_disconnected_alone() {
         };
         let greedy = within(
             "connecting",
-            Client::builder().limits(limits).connect(server.path()),
+            Connection::builder().limits(limits).connect(server.path()),
         )
         .await
         .unwrap();
@@ -633,8 +817,8 @@ fn a_client_that_breaks_the_protocol_or_a_limit_is_disconnected_alone() {
             echo(&good, "still unharmed").await.unwrap(),
             "still unharmed"
         );
-        close_and_wait(liar).await;
-        close_and_wait(greedy).await;
+        close_connection_and_wait(liar).await;
+        close_connection_and_wait(greedy).await;
         close_and_wait(good).await;
     });
     server.stop();
@@ -648,19 +832,20 @@ fn serve_connection_serves_a_socketpair_end_in_a_child_until_the_peer_leaves() {
     let (ours, theirs) = UnixStream::pair().unwrap();
     let server = Child::serve_stream(theirs);
     run(async {
-        let client = within("handshake", Client::from_stream(ours))
+        let connection = within("handshake", Connection::from_stream(ours))
             .await
             .unwrap();
+        let client = Client::from_connection(connection);
         assert_eq!(
             echo(&client, "over a socketpair").await.unwrap(),
             "over a socketpair"
         );
         // The handler's client handle sends events to this side.
-        let notified = within("notify", client.call(&NotifyThenReply { count: 3 }))
+        let notified = within("notify", client.notify_then_reply(3)).await.unwrap();
+        assert_eq!(notified, 1);
+        let event = within("the event", client.connection().next_message())
             .await
             .unwrap();
-        assert_eq!(notified.count, 1);
-        let event = within("the event", client.next_message()).await.unwrap();
         assert!(
             matches!(event.message, EchoClientMessage::Event(Event { seq: 3 })),
             "{event:?}"
@@ -689,14 +874,15 @@ fn dropping_the_last_handle_writes_what_was_sent_then_closes() {
                 },
             )
         });
-        let client = within("handshake", Client::from_stream(ours))
+        let connection = within("handshake", Connection::from_stream(ours))
             .await
             .unwrap();
+        let client = Client::from_connection(connection);
         // Far more than the socket buffer holds (about 2 MiB of frames), so
         // most are still queued when the handle is dropped.
         const PUSHES: i32 = 50_000;
         for value in 0..PUSHES {
-            client.send(&Push { value }).unwrap();
+            client.push(value).await.unwrap();
         }
         // Dropping the last handle writes them, then closes; the server
         // handles them all, then ends.
@@ -768,11 +954,9 @@ fn a_server_calls_its_client_which_answers_through_next_message() {
         let end = within("the end", peer.next_message()).await.unwrap_err();
         assert!(matches!(end, Error::Disconnected), "{end:?}");
         within("serve_connection", server).await.unwrap().unwrap();
-        assert!(matches!(
-            client.send(&Push { value: 1 }),
-            Err(Error::Disconnected)
-        ));
-        close_and_wait(peer).await;
+        // The generated sender trait, on the server's handle on its client.
+        assert!(matches!(client.push(1), Err(Error::Disconnected)));
+        close_connection_and_wait(peer).await;
     });
     fds.finish();
 }
@@ -799,19 +983,12 @@ fn the_blocking_driver_answers_a_deferred_reply_it_cannot_wait_for_with_an_error
             },
         )
     });
-    let client =
-        courier::blocking::BlockingConnection::<EchoClient, EchoServer>::from_stream(ours).unwrap();
-    let response = client
-        .call(&Echo {
-            text: "answered at once".into(),
-        })
-        .unwrap();
-    assert_eq!(response.text, "answered at once");
-    let error = client
-        .call(&Echo {
-            text: "later".into(),
-        })
-        .unwrap_err();
+    let client = EchoServerClient::from_connection(
+        courier::blocking::BlockingConnection::<EchoClient, EchoServer>::from_stream(ours).unwrap(),
+    );
+    let response = client.echo("answered at once".into()).unwrap();
+    assert_eq!(response, "answered at once");
+    let error = client.echo("later".into()).unwrap_err();
     assert!(
         matches!(&error, Error::Remote(remote) if remote.message().contains("courier::tokio")),
         "{error:?}"
@@ -827,25 +1004,22 @@ fn close_fails_the_calls_in_flight_at_once_and_refuses_further_ones() {
     let mut server = Child::server("server");
     run(async {
         let client = connect(server.path()).await;
-        let pending = client.call(&Echo {
+        let pending = client.connection().call(&Echo {
             text: "never".into(),
         });
         assert_eq!(echo(&client, "ping").await.unwrap(), "ping");
         let other = client.clone();
-        client.close();
-        assert!(other.is_closed());
+        client.connection().close();
+        assert!(other.connection().is_closed());
         let result = within("the pending call", pending).await;
         assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
-        assert!(matches!(
-            other.send(&Push { value: 1 }),
-            Err(Error::Disconnected)
-        ));
+        assert!(matches!(other.push(1).await, Err(Error::Disconnected)));
         assert!(matches!(
             echo(&other, "late").await,
             Err(Error::Disconnected)
         ));
         // The task ends even though clones are alive.
-        within("the task to end", other.closed()).await;
+        within("the task to end", other.connection().closed()).await;
         drop(other);
         close_and_wait(client).await;
     });
@@ -896,12 +1070,19 @@ fn handles_and_futures_are_send() {
     send_sync::<courier::Responder>();
     send_static::<courier::tokio::ResponseFuture<EchoResponse>>();
     let path = Path::new("/nowhere");
+    send_sync::<Client>();
     send(&Client::connect(path));
     send(
-        &Client::builder()
+        &Connection::builder()
             .with_handler(|_: EchoClientMessage| Reply::none())
             .connect(path),
     );
+    // The generated methods' futures too.
+    fn generated_futures(client: &Client) {
+        send(&client.echo(String::new()));
+        send(&client.block_on(file_with(""), file_with("")));
+    }
+    let _ = generated_futures;
     send(
         &courier::tokio::serve_connection::<EchoServer, EchoClient, _>(
             UnixStream::pair().unwrap().0,

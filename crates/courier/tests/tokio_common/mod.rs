@@ -34,16 +34,18 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdin, Stdio};
+use std::process::{ChildStderr, ChildStdin, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use courier::tokio::{AsyncConnection, ClientHandle, MultiServer};
+use courier::tokio::{ClientHandle, MultiServer};
 use courier::{Handler, HandlerError, Limits, Reply, Responder};
 
-use crate::runtime_common::echo::echo_client::Event;
 use crate::runtime_common::echo::echo_server::*;
-use crate::runtime_common::echo::{EchoClient, EchoServer, EchoServerMessage};
+use crate::runtime_common::echo::{
+    EchoClient, EchoClientSender, EchoServer, EchoServerAsyncClient, EchoServerMessage,
+};
+use crate::runtime_common::{small_limits, socket_big_limits};
 use crate::support::{ChildProcess, say, self_command};
 
 /// The environment variable that makes `tokio_child` a child.
@@ -88,7 +90,9 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
 
 // ----- the tokio echo service -----
 
-/// `EchoServer` for the tokio tests. Besides echoing:
+/// `EchoServer` for the tokio tests: a `courier::Handler` over the generated
+/// messages rather than the generated `EchoServerHandler`, whose methods
+/// answer at once, because this one defers replies. Besides echoing:
 ///
 /// - `echo("never")` is deferred and never answered (its responder is kept
 ///   until the handler is dropped);
@@ -150,7 +154,9 @@ impl TokioEcho {
             None => vec![self.client.clone()],
         };
         for client in &clients {
-            if let Err(error) = client.send(&Event { seq: count }) {
+            // The generated sender trait of `EchoClient`, on a server's
+            // handle on its client.
+            if let Err(error) = client.event(count) {
                 return Reply::error(HandlerError::new(format!(
                     "could not notify client {}: {error}",
                     client.id()
@@ -308,14 +314,26 @@ pub mod fake_echo {
 pub struct Child {
     process: ChildProcess,
     stdin: Option<ChildStdin>,
+    stderr: Option<ChildStderr>,
     path: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Child {
-    /// Starts a `MultiServer` child in `mode` (`server`, `server-full2`) on
-    /// a fresh socket path and waits until it listens.
+    /// Starts a `MultiServer` child in `mode` (`server`, `server-full2`,
+    /// `server-small`, `server-socket-big`) on a fresh socket path and waits
+    /// until it listens.
     pub fn server(mode: &str) -> Child {
+        Child::server_with(mode, false)
+    }
+
+    /// Like [`server`](Self::server), with `IPC_TRACE=1` and the child's
+    /// stderr captured (see [`result_and_stderr`](Self::result_and_stderr)).
+    pub fn server_traced(mode: &str) -> Child {
+        Child::server_with(mode, true)
+    }
+
+    fn server_with(mode: &str, traced: bool) -> Child {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("echo.sock");
         let mut child = Child::spawn(
@@ -323,6 +341,7 @@ impl Child {
             Stdio::piped(),
             path,
             Some(dir),
+            traced,
         );
         child.read_until("COURIER-READY");
         child
@@ -336,6 +355,7 @@ impl Child {
             Stdio::null(),
             path.to_owned(),
             None,
+            false,
         )
     }
 
@@ -343,21 +363,34 @@ impl Child {
     /// `serve_connection` until the peer leaves.
     pub fn serve_stream(stream: UnixStream) -> Child {
         let stdin = Stdio::from(std::os::fd::OwnedFd::from(stream));
-        Child::spawn("serve-stdin:-", stdin, PathBuf::new(), None)
+        Child::spawn("serve-stdin:-", stdin, PathBuf::new(), None, false)
     }
 
-    fn spawn(spec: &str, stdin: Stdio, path: PathBuf, dir: Option<tempfile::TempDir>) -> Child {
-        let mut process = ChildProcess::spawn(
-            self_command("tokio_child")
-                .env(CHILD_ENV, spec)
-                .stdin(stdin)
-                .stdout(Stdio::piped()),
-            "child",
-        );
+    fn spawn(
+        spec: &str,
+        stdin: Stdio,
+        path: PathBuf,
+        dir: Option<tempfile::TempDir>,
+        traced: bool,
+    ) -> Child {
+        let mut command = self_command("tokio_child");
+        command
+            .env(CHILD_ENV, spec)
+            .stdin(stdin)
+            .stdout(Stdio::piped());
+        if traced {
+            command
+                .env_remove("IPC_DEBUG")
+                .env("IPC_TRACE", "1")
+                .stderr(Stdio::piped());
+        }
+        let mut process = ChildProcess::spawn(&mut command, "child");
         let stdin = process.take_stdin();
+        let stderr = process.take_stderr();
         Child {
             process,
             stdin,
+            stderr,
             path,
             _dir: dir,
         }
@@ -392,6 +425,17 @@ impl Child {
         line
     }
 
+    /// [`result`](Self::result), and everything the child wrote to stderr
+    /// (only captured by [`server_traced`](Self::server_traced)).
+    pub fn result_and_stderr(mut self) -> (String, String) {
+        let mut pipe = self.stderr.take().expect("spawned with server_traced");
+        let result = self.result();
+        let mut stderr = String::new();
+        pipe.read_to_string(&mut stderr)
+            .expect("read the child's stderr");
+        (result, stderr)
+    }
+
     /// Reads the child's output up to a line containing `marker`; returns
     /// the rest of that line.
     pub fn read_until(&mut self, marker: &str) -> String {
@@ -419,6 +463,8 @@ pub fn child_main() {
                 ..Limits::default()
             },
         ),
+        "server-small" => serve_until_stdin_closes(path, small_limits()),
+        "server-socket-big" => serve_until_stdin_closes(path, socket_big_limits()),
         "serve-stdin" => serve_stdin(),
         _ => match mode
             .strip_prefix("clients")
@@ -483,23 +529,32 @@ pub async fn crowd(path: &Path, clients: usize) -> String {
             let path = path.to_owned();
             let all_connected = Arc::clone(&all_connected);
             tokio::spawn(async move {
-                let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
+                let connection = EchoServerAsyncClient::<EchoClient>::connect(&path)
                     .await
                     .map_err(|error| format!("client {client} could not connect: {error}"))?;
                 all_connected.wait().await;
+                // Five calls in flight at once, each on its own task.
                 let calls: Vec<_> = (0..5)
                     .map(|call| {
                         let text = format!("client {client} call {call}");
-                        (text.clone(), connection.call(&Echo { text }))
+                        let connection = connection.clone();
+                        let answer = tokio::spawn({
+                            let text = text.clone();
+                            async move { connection.echo(text).await }
+                        });
+                        (text, answer)
                     })
                     .collect();
-                for (text, response) in calls {
-                    let response = response.await.map_err(|error| format!("{text}: {error}"))?;
-                    if response.text != text {
-                        return Err(format!("{text} got the answer `{}`", response.text));
+                for (text, answer) in calls {
+                    let answer = answer
+                        .await
+                        .map_err(|error| format!("{text}: the task failed: {error}"))?
+                        .map_err(|error| format!("{text}: {error}"))?;
+                    if answer != text {
+                        return Err(format!("{text} got the answer `{answer}`"));
                     }
                 }
-                let done = connection.closed();
+                let done = connection.connection().closed();
                 drop(connection);
                 done.await;
                 Ok::<(), String>(())
@@ -527,27 +582,16 @@ fn in_process_smoke_test() {
             let server = server.clone();
             async move { run_echo(&server).await }
         });
-        let connection = AsyncConnection::<EchoClient, EchoServer>::connect(&path)
+        let client = EchoServerAsyncClient::<EchoClient>::connect(&path)
             .await
             .expect("connect");
-        let response = connection
-            .call(&Echo {
-                text: "smoke".into(),
-            })
-            .await
-            .expect("echo");
-        assert_eq!(response.text, "smoke");
+        assert_eq!(client.echo("smoke".into()).await.expect("echo"), "smoke");
         server.shutdown();
         running.await.expect("the server task");
-        let error = connection
-            .call(&Echo {
-                text: "after".into(),
-            })
-            .await
-            .unwrap_err();
+        let error = client.echo("after".into()).await.unwrap_err();
         assert!(matches!(error, courier::Error::Disconnected), "{error:?}");
-        let done = connection.closed();
-        drop(connection);
+        let done = client.connection().closed();
+        drop(client);
         done.await;
     });
     assert!(!path.exists(), "the server removes its socket file");

@@ -1,5 +1,6 @@
 //! Helpers for the runtime tests (`tests/runtime_*.rs`): fd accounting, an
-//! echo service, and running that service in a child process.
+//! echo service (the generated `EchoServerHandler` of `examples/ipc/Echo.ipc`,
+//! see [`echo`]), and running that service in a child process.
 //!
 //! Include with `#[path = "common/runtime/mod.rs"] mod runtime_common;`,
 //! after `#[path = "support/mod.rs"] mod support;`, which provides the fd
@@ -33,7 +34,7 @@ use courier::{HandlerError, Limits};
 
 use crate::support::{ChildProcess, say, self_command};
 
-use self::echo::{EchoClient, EchoServer, EchoServerHandler, EchoServerService};
+use self::echo::{EchoClient, EchoClientSender, EchoServer, EchoServerHandler, EchoServerService};
 
 /// The environment variable that makes `child_server` a server.
 pub const CHILD_ENV: &str = "COURIER_RUNTIME_CHILD";
@@ -63,6 +64,40 @@ pub fn read_all(fd: OwnedFd) -> String {
 /// A pipe: (read end, write end).
 pub fn pipe() -> (OwnedFd, OwnedFd) {
     rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).expect("pipe")
+}
+
+// ----- limits of the child modes -----
+
+/// Messages of at most 1 MiB (the `echo-small` server).
+pub fn small_limits() -> Limits {
+    Limits {
+        max_message_bytes: 1 << 20,
+        ..Limits::default()
+    }
+}
+
+/// Room for a 64 MiB `Vector<u8>` and its header, with the shared-memory
+/// pool turned off, so that large messages cross the socket itself (the
+/// `echo-socket-big` server; a client wants the same).
+pub fn socket_big_limits() -> Limits {
+    Limits {
+        max_message_bytes: 65 << 20,
+        shm_threshold: None,
+        ..Limits::default()
+    }
+}
+
+/// `len` bytes that differ from one `seed` to the next (an xorshift).
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut out = vec![0u8; len];
+    for chunk in out.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    out
 }
 
 // ----- the echo service -----
@@ -108,9 +143,7 @@ impl EchoServerHandler for EchoImpl {
             .as_ref()
             .ok_or_else(|| HandlerError::new("this server sends no events"))?;
         for _ in 0..count {
-            events.send(&echo::echo_client::Event {
-                seq: self.next_event,
-            })?;
+            events.event(self.next_event)?;
             self.next_event += 1;
         }
         Ok(count)
@@ -164,10 +197,8 @@ pub fn child_server_main() {
     let (mode, path) = spec.split_once(':').expect("mode:path");
     let limits = match mode {
         "echo" => Limits::default(),
-        "echo-small" => Limits {
-            max_message_bytes: 1 << 20,
-            ..Limits::default()
-        },
+        "echo-small" => small_limits(),
+        "echo-socket-big" => socket_big_limits(),
         other => panic!("unknown child mode {other}"),
     };
     courier::init_tracing_from_env();
@@ -208,7 +239,7 @@ pub struct ServerChild {
 
 impl ServerChild {
     /// Starts this test binary's `child_server` as a server in `mode`
-    /// (`echo`, `echo-small`) and waits until it listens.
+    /// (`echo`, `echo-small`, `echo-socket-big`) and waits until it listens.
     pub fn spawn(mode: &str) -> ServerChild {
         ServerChild::spawn_with(mode, false)
     }
