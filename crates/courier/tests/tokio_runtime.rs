@@ -1092,3 +1092,87 @@ fn handles_and_futures_are_send() {
     let server = MultiServer::<EchoServer, EchoClient>::bind(path).unwrap();
     send(&server.run(|client| tokio_common::TokioEcho::new(client, None)));
 }
+
+#[test]
+fn after_close_no_handler_sees_another_message_even_one_already_read() {
+    let fds = fd_check();
+    let (client_end, server_end) = UnixStream::pair().unwrap();
+    // The peer: a sans-IO server that answers the client's hello with its
+    // own hello and five events in ONE write, so that the client reads them
+    // all at once and holds 4 and 5 when its handler closes at 3.
+    let peer = std::thread::spawn(move || {
+        use courier::Endpoint as _;
+        use courier::proto::{Config, Connection as Core, EndpointInfo, Side};
+        use std::io::Write;
+        let now = Instant::now();
+        let mut core = Core::new(
+            Config {
+                side: Side::Server,
+                local: EndpointInfo::of::<EchoServer>(),
+                peer: EndpointInfo::of::<EchoClient>(),
+                limits: Limits {
+                    shm_threshold: None,
+                    ..Limits::default()
+                },
+                any_peer: false,
+            },
+            now,
+        );
+        let mut stream = server_end;
+        let mut buffer = vec![0; 4096];
+        // The handshake, then the client's `push`, which says its handler can
+        // reach the connection.
+        let mut pushed = false;
+        while !pushed {
+            let read = stream.read(&mut buffer).unwrap();
+            assert!(read > 0, "the client closed before its push");
+            core.handle_input(now, &buffer[..read], Vec::new());
+            while let Some(event) = core.poll_event() {
+                pushed |= matches!(event, courier::proto::Event::Message { .. });
+            }
+            while let Some(transmit) = core.poll_transmit() {
+                stream.write_all(&transmit.bytes).unwrap();
+            }
+        }
+        for seq in 1..=5 {
+            let body = courier::codec::encode_to_parts(&Event { seq }).unwrap().0;
+            core.send_oneway(EchoClient::MAGIC, 1, body, Vec::new())
+                .unwrap();
+        }
+        let mut bytes = Vec::new();
+        while let Some(transmit) = core.poll_transmit() {
+            bytes.extend_from_slice(&transmit.bytes);
+        }
+        stream.write_all(&bytes).unwrap();
+        // Until the client's close.
+        while stream.read(&mut buffer).unwrap() > 0 {}
+    });
+    run(async {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let this: Arc<std::sync::OnceLock<Connection>> = Arc::default();
+        let connection = Connection::builder()
+            .with_handler({
+                let (seen, this) = (Arc::clone(&seen), Arc::clone(&this));
+                move |message: EchoClientMessage| {
+                    if let EchoClientMessage::Event(Event { seq }) = message {
+                        seen.lock().unwrap().push(seq);
+                        if seq == 3 {
+                            this.get().expect("the connection").close();
+                        }
+                    }
+                    Reply::none()
+                }
+            })
+            .from_stream(client_end);
+        let connection = within("the handshake", connection).await.unwrap();
+        let done = connection.closed();
+        let client = connection.clone();
+        assert!(this.set(connection).is_ok());
+        client.send(&Push { value: 0 }).unwrap();
+        drop(client);
+        within("the close", done).await;
+        assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
+    });
+    peer.join().unwrap();
+    fds.finish();
+}

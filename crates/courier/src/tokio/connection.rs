@@ -205,7 +205,8 @@ impl<L: Endpoint, P: Endpoint> AsyncConnection<L, P> {
     /// Closes the connection for every clone: calls in flight fail with
     /// [`Error::Disconnected`] at once, further operations fail too; what was
     /// sent before is still written (for at most a few seconds if the peer
-    /// reads slowly), then the peer sees the end.
+    /// reads slowly), then the peer sees the end. No handler sees another
+    /// message after `close`, not even one already read.
     pub fn close(&self) {
         self.shared.close();
     }

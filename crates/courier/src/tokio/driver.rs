@@ -19,6 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -65,6 +66,10 @@ pub(crate) struct Shared {
     credentials: PeerCredentials,
     /// Its sender lives in the driver task; it is dropped when the task ends.
     ended: watch::Receiver<()>,
+    /// `close` itself was called: no handler sees another message, not even
+    /// one already read (as the blocking driver). Outside the lock: checked
+    /// before each message.
+    closed_locally: AtomicBool,
 }
 
 struct State {
@@ -155,6 +160,7 @@ impl Shared {
             wake: Notify::new(),
             credentials,
             ended,
+            closed_locally: AtomicBool::new(false),
         };
         (Arc::new(shared), ended_tx)
     }
@@ -263,6 +269,7 @@ impl Shared {
             state.closing = true;
             state.calls.clear();
         }
+        self.closed_locally.store(true, Ordering::Release);
         drop(state);
         self.wake.notify_one();
     }
@@ -471,7 +478,7 @@ impl Running {
             }
             if let Some(handler) = handler.as_mut() {
                 while let Some(message) = incoming.pop_front() {
-                    if !self.handle_one::<L>(handler, message) {
+                    if self.closed_locally() || !self.handle_one::<L>(handler, message) {
                         incoming.clear();
                         break;
                     }
@@ -491,11 +498,12 @@ impl Running {
             };
             self.wait(deadline, want_write).await;
         }
-        // Messages that arrived before the close are handled (their answers
-        // go nowhere), as the blocking driver's `dispatch` does.
+        // Messages that arrived before the peer closed are handled (their
+        // answers go nowhere), as the blocking driver's `dispatch` does; after
+        // a local `close`, none is.
         if let Some(handler) = handler.as_mut() {
             for message in incoming.drain(..) {
-                if !self.handle_one::<L>(handler, message) {
+                if self.closed_locally() || !self.handle_one::<L>(handler, message) {
                     break;
                 }
             }
@@ -524,6 +532,11 @@ impl Running {
 
     /// Decodes and handles one message, then queues its answer. `false` when
     /// it did not decode (the connection is then closed).
+    /// Whether `close` was called on the connection.
+    fn closed_locally(&self) -> bool {
+        self.shared.closed_locally.load(Ordering::Acquire)
+    }
+
     fn handle_one<L: Endpoint>(
         &self,
         handler: &mut MessageFn<L>,
