@@ -24,7 +24,7 @@ const POOL_LEN: usize = 12;
 /// Payloads up to this size are gathered whole, to be decoded; larger ones
 /// (past courier's default message limit) are forwarded as they come,
 /// undecoded, so that a peer cannot make the monitor hold more than this.
-pub const WHOLE_FRAME_LIMIT: usize = 64 << 20;
+pub const WHOLE_FRAME_LIMIT: usize = courier::Limits::DEFAULT_MAX_MESSAGE_BYTES as usize;
 
 /// What a hello said.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -34,9 +34,11 @@ pub struct Limits {
     /// Largest message body, in bytes, this side accepts (and sends: the
     /// smaller of both sides' values applies to a send).
     ///
-    /// Default: 64 MiB. Large enough for a decoded 4K image or a sizeable
-    /// file passed inline, small enough that a peer cannot make this process
-    /// buffer gigabytes. Bigger data belongs in shared memory or an fd.
+    /// Default: 64 MiB + 64 KiB: 64 MiB of data (a `Vector<u8>` of 64 MiB,
+    /// a decoded 4K image, a sizeable file passed inline) with room for its
+    /// length and the message's other parameters; small enough that a peer
+    /// cannot make this process buffer gigabytes. Bigger data belongs in
+    /// shared memory or an fd.
     pub max_message_bytes: u32,
     /// Most fds one message may carry.
     ///
@@ -128,7 +130,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
-            max_message_bytes: 64 << 20,
+            max_message_bytes: Limits::DEFAULT_MAX_MESSAGE_BYTES,
             max_fds_per_message: 64,
             max_clients: 1024,
             max_in_flight_per_client: 256,
@@ -144,6 +146,9 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The default of [`Limits::max_message_bytes`]: 64 MiB + 64 KiB.
+    pub const DEFAULT_MAX_MESSAGE_BYTES: u32 = (64 << 20) + (64 << 10);
+
     /// [`Limits::max_unsent_bytes`], raised to one largest message and its
     /// header when set below that.
     pub fn effective_max_unsent_bytes(&self) -> u64 {
@@ -165,8 +170,15 @@ pub(crate) fn format_size(bytes: u64) -> String {
     const GIB: u64 = 1 << 30;
     for (unit, name) in [(GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")] {
         if bytes >= unit {
-            if bytes % unit == 0 {
-                return format!("{} {name}", bytes / unit);
+            let (whole, rest) = (bytes / unit, bytes % unit);
+            if rest == 0 {
+                return format!("{whole} {name}");
+            }
+            // A whole number of the next unit down (`64 MiB + 64 KiB`), or so
+            // little past a whole unit that one decimal would hide it ("64.0
+            // MiB exceeds the 64 MiB limit"): say it exactly.
+            if rest % (unit >> 10) == 0 || rest * 20 < unit {
+                return format!("{whole} {name} + {}", format_size(rest));
             }
             return format!("{:.1} {name} ({bytes} bytes)", bytes as f64 / unit as f64);
         }
@@ -227,7 +239,10 @@ mod tests {
         assert_eq!(format_size(12 << 10), "12 KiB");
         assert_eq!(format_size(1), "1 byte");
         assert_eq!(format_size(900), "900 bytes");
-        assert_eq!(format_size((64 << 20) + 1), "64.0 MiB (67108865 bytes)");
+        assert_eq!(format_size((64 << 20) + 1), "64 MiB + 1 byte");
+        assert_eq!(format_size((64 << 20) + (64 << 10)), "64 MiB + 64 KiB");
+        assert_eq!(format_size((64 << 20) + (512 << 10)), "64 MiB + 512 KiB");
+        assert_eq!(format_size((64 << 20) + (512 << 10) + 3), "64.5 MiB (67633155 bytes)");
     }
 
     #[test]

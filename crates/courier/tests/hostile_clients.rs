@@ -123,7 +123,7 @@ fn a_payload_length_of_u32_max_is_closed() {
     scene.check_recovered();
     scene
         .server
-        .assert_logged("(4294967295 bytes), over the 64 MiB limit");
+        .assert_logged("(4294967295 bytes), over the 64 MiB + 64 KiB limit");
     let rss_after = scene.server.rss_kib();
     // Nothing near 4 GiB (or even the 64 MiB limit) was reserved.
     assert!(
@@ -137,7 +137,7 @@ fn a_payload_length_of_u32_max_is_closed() {
 fn a_payload_length_just_over_the_limit_is_closed() {
     against(
         "default",
-        "(67108865 bytes), over the 64 MiB limit",
+        "(67174401 bytes), over the 64 MiB + 64 KiB limit",
         |scene| {
             let mut stream = handshake(scene.server.path());
             let over = Limits::default().max_message_bytes + 1;

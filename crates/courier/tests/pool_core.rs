@@ -546,9 +546,14 @@ fn hostile_descriptors_are_protocol_errors() {
             vec![new_segment_frame(1, u64::MAX, 2, memfd(4096, true))],
         ),
         (
-            "more than the 67108864 this side accepts",
+            "more than the 67174400 this side accepts",
             Limits::default(),
-            vec![new_segment_frame(1, 0, (64 << 20) + 1, memfd(4096, true))],
+            vec![new_segment_frame(
+                1,
+                0,
+                u64::from(Limits::DEFAULT_MAX_MESSAGE_BYTES) + 1,
+                memfd(4096, true),
+            )],
         ),
         (
             "is not a memfd",

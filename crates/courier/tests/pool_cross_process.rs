@@ -18,13 +18,6 @@ use runtime_common::{CHILD_ENV, ServerChild, fd_check, pattern};
 /// Idle timeout of the `pool-idle` child and its test's client.
 const SHORT_IDLE: Duration = Duration::from_millis(100);
 
-fn big_limits() -> Limits {
-    Limits {
-        max_message_bytes: 65 << 20,
-        ..Limits::default()
-    }
-}
-
 fn idle_limits() -> Limits {
     Limits {
         shm_idle_timeout: SHORT_IDLE,
@@ -42,7 +35,8 @@ fn child_server() {
     let spec = spec.into_string().expect("UTF-8 child spec");
     let (mode, path) = spec.split_once(':').expect("mode:path");
     let limits = match mode {
-        "pool-big" => big_limits(),
+        // The default limits hold a 64 MiB `Vector<u8>` and its length.
+        "pool-big" => Limits::default(),
         "pool-idle" => idle_limits(),
         other => panic!("unknown child mode {other}"),
     };
@@ -78,7 +72,7 @@ fn blocking_client(server: &ServerChild, limits: Limits) -> EchoServerClient<Ech
 fn blocking_a_64_mib_vec_goes_there_and_back_through_the_pool() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
-    let client = blocking_client(&server, big_limits());
+    let client = blocking_client(&server, Limits::default());
     let data = pattern(64 << 20, 1);
     let sum = checksum(&data);
     let echoed = client.echo_bytes(data).expect("echo 64 MiB");
@@ -103,7 +97,7 @@ fn blocking_a_64_mib_vec_goes_there_and_back_through_the_pool() {
 fn blocking_many_large_messages_keep_the_pool_and_the_fds_bounded() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
-    let client = blocking_client(&server, big_limits());
+    let client = blocking_client(&server, Limits::default());
     let template = pattern(300 << 10, 2);
     let mut fds_open = None;
     for round in 0..200u32 {
@@ -161,7 +155,7 @@ mod tokio_driver {
         let fds = fd_check();
         let server = ServerChild::spawn("pool-big");
         runtime().block_on(async {
-            let client = async_client(&server, big_limits()).await;
+            let client = async_client(&server, Limits::default()).await;
             let data = pattern(64 << 20, 3);
             let sum = checksum(&data);
             let echoed = client.echo_bytes(data).await.expect("echo 64 MiB");

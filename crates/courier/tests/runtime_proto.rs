@@ -229,7 +229,10 @@ fn a_request_and_its_response_cross_one_byte_at_a_time() {
         pair.client.poll_event(),
         Some(Event::HandshakeComplete)
     ));
-    assert_eq!(pair.client.peer_max_message_bytes(), Some(64 << 20));
+    assert_eq!(
+        pair.client.peer_max_message_bytes(),
+        Some(Limits::DEFAULT_MAX_MESSAGE_BYTES)
+    );
 
     let request_id = pair
         .client
@@ -715,10 +718,10 @@ fn a_message_over_the_size_limit_is_refused_before_anything_is_queued() {
         .client
         .send_oneway(SERVER_MAGIC, 3, body, vec![dev_null()])
         .unwrap_err();
-    // The server accepts 64 MiB, so that is the limit that applies.
+    // The server accepts 64 MiB + 64 KiB, so that is the limit that applies.
     assert_eq!(
         error.to_string(),
-        "message of 80 MiB exceeds the 64 MiB limit; raise `Limits::max_message_bytes` on both sides"
+        "message of 80 MiB exceeds the 64 MiB + 64 KiB limit; raise `Limits::max_message_bytes` on both sides"
     );
     assert!(
         pair.client.poll_transmit().is_none(),
@@ -937,13 +940,25 @@ fn a_frame_over_the_size_limit_closes_at_its_header() {
     let _serial = fd_check();
     let mut pair = Pair::open();
     // Only the header: the limit is enforced before the payload arrives.
-    let bytes = header(SERVER_MAGIC, 3, 0, (64 << 20) + 1, 0, 0).to_bytes();
+    let bytes = header(
+        SERVER_MAGIC,
+        3,
+        0,
+        Limits::DEFAULT_MAX_MESSAGE_BYTES + 1,
+        0,
+        0,
+    )
+    .to_bytes();
     pair.server.handle_input(pair.now, &bytes, Vec::new());
     match close_reason(&mut pair.server) {
         CloseReason::LimitExceeded(limit) => {
             assert_eq!(
                 (limit.limit(), limit.side(), limit.maximum()),
-                (Limit::MessageBytes, LimitSide::Receiving, 64 << 20)
+                (
+                    Limit::MessageBytes,
+                    LimitSide::Receiving,
+                    u64::from(Limits::DEFAULT_MAX_MESSAGE_BYTES)
+                )
             )
         }
         other => panic!("{other:?}"),
@@ -1300,11 +1315,37 @@ fn arbitrary_frames_never_panic_nor_leak_fds() {
 #[test]
 fn the_wire_format_document_example_matches_the_core() {
     let _serial = fd_check();
-    fn hex(text: &str) -> Vec<u8> {
-        text.split_whitespace()
-            .map(|byte| u8::from_str_radix(byte, 16).unwrap())
-            .collect()
-    }
+    // The bytes are read from the document itself, so it cannot drift from
+    // the code: the first three code blocks of its "## Example" section, each
+    // line's leading two-digit hex tokens (the rest is commentary).
+    let document = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/wire-format.md"),
+    )
+    .expect("read docs/wire-format.md");
+    let example = document
+        .split("\n## Example\n")
+        .nth(1)
+        .expect("docs/wire-format.md has an `## Example` section");
+    let blocks: Vec<Vec<u8>> = example
+        .split("```")
+        .skip(1)
+        .step_by(2)
+        .take(3)
+        .map(|block| {
+            block
+                .lines()
+                .flat_map(|line| {
+                    line.split_whitespace()
+                        .take_while(|token| {
+                            token.len() == 2 && token.chars().all(|c| c.is_ascii_hexdigit())
+                        })
+                        .map(|token| u8::from_str_radix(token, 16).unwrap())
+                        .collect::<Vec<u8>>()
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(blocks.len(), 3, "three example blocks");
     let now = Instant::now();
     let lookup_server = EndpointInfo {
         name: "LookupServer",
@@ -1324,13 +1365,7 @@ fn the_wire_format_document_example_matches_the_core() {
     let mut server = Connection::new(config(Side::Server, lookup_server, no_messages), now);
 
     let hello = client.poll_transmit().unwrap();
-    let expected_hello = hex(
-        "43 52 49 52  01 00  02 00  00 00 00 00  40 b2 5e d7  00 00 00 04
-         0a 00 4e 6f 4d 65 73 73 61 67 65 73
-         0c 00 4c 6f 6f 6b 75 70 53 65 72 76 65 72
-         04 00 00 00  00 00 00 08 00 00 00 00",
-    );
-    assert_eq!(hello.bytes, expected_hello);
+    assert_eq!(hello.bytes, blocks[0], "the hello");
     server.handle_input(now, &hello.bytes, hello.fds);
     let server_hello = server.poll_transmit().unwrap();
     client.handle_input(now, &server_hello.bytes, server_hello.fds);
@@ -1341,11 +1376,7 @@ fn the_wire_format_document_example_matches_the_core() {
         .send_request(3613307456, 1, body, Vec::new(), None)
         .unwrap();
     let request = client.poll_transmit().unwrap();
-    let expected_request = hex(
-        "0d 00 00 00  40 b2 5e d7  01 00 00 00  01 00 00 00  00 00  00 00
-         09 00 00 00 61 2e 65 78 61 6d 70 6c 65",
-    );
-    assert_eq!(request.bytes, expected_request);
+    assert_eq!(request.bytes, blocks[1], "the request");
 
     server.handle_input(now, &request.bytes, request.fds);
     let request_id = events(&mut server)
@@ -1357,9 +1388,5 @@ fn the_wire_format_document_example_matches_the_core() {
         .unwrap();
     server.send_error_response(request_id, "no host").unwrap();
     let error = server.poll_transmit().unwrap();
-    let expected_error = hex(
-        "0b 00 00 00  40 b2 5e d7  02 00 00 00  01 00 00 00  00 00  03 00
-         07 00 00 00 6e 6f 20 68 6f 73 74",
-    );
-    assert_eq!(error.bytes, expected_error);
+    assert_eq!(error.bytes, blocks[2], "the error response");
 }
