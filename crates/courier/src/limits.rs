@@ -5,7 +5,10 @@
 //! the other side allocate without bound. A peer that breaks a limit is
 //! disconnected with a logged reason; a local send over a limit fails with
 //! [`Error::LimitExceeded`](crate::Error::LimitExceeded) *before* anything is
-//! written to the socket.
+//! written to the socket. A handler's response over a limit (too big for the
+//! caller, too many fds) is not sent: the caller gets
+//! [`Error::Remote`](crate::Error::Remote) saying the service could not send
+//! its response and naming the limit, and the connection stays usable.
 
 use std::time::Duration;
 
