@@ -245,7 +245,10 @@ mod tests {
         assert_eq!(format_size((64 << 20) + 1), "64 MiB + 1 byte");
         assert_eq!(format_size((64 << 20) + (64 << 10)), "64 MiB + 64 KiB");
         assert_eq!(format_size((64 << 20) + (512 << 10)), "64 MiB + 512 KiB");
-        assert_eq!(format_size((64 << 20) + (512 << 10) + 3), "64.5 MiB (67633155 bytes)");
+        assert_eq!(
+            format_size((64 << 20) + (512 << 10) + 3),
+            "64.5 MiB (67633155 bytes)"
+        );
     }
 
     #[test]
