@@ -47,6 +47,11 @@ impl Encoder {
     /// Appends raw bytes.
     #[inline]
     pub fn put_bytes(&mut self, bytes: &[u8]) {
+        if bytes.len() > self.bytes.capacity() - self.bytes.len() {
+            // Room for all of it at once; huge pages when that is large.
+            self.bytes.reserve(bytes.len());
+            crate::sys::mm::advise_huge_pages(&mut self.bytes);
+        }
         self.bytes.extend_from_slice(bytes);
     }
 

@@ -482,7 +482,12 @@ impl RecvPool {
             ));
         };
         // Both fit in usize: `end <= segment_len`, a mapped length.
-        Ok(mapping.as_slice()[offset as usize..end as usize].to_vec())
+        // Copied out (never decoded in place: the sender may rewrite the
+        // segment), into a vector backed by huge pages when it is large.
+        let bytes = &mapping.as_slice()[offset as usize..end as usize];
+        let mut body = crate::sys::mm::large_vec(bytes.len());
+        body.extend_from_slice(bytes);
+        Ok(body)
     }
 
     /// Unmaps segment `id` (the peer dropped it).

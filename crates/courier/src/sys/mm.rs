@@ -183,3 +183,66 @@ mod tests {
         assert_eq!(empty.as_mut_slice().map(|s| s.len()), Some(0));
     }
 }
+
+/// Below this many bytes a fresh vector is left to the allocator as it is.
+const HUGE_PAGE_HINT_BYTES: usize = 4 << 20;
+
+/// A vector with room for `capacity` elements. When that is large (4 MiB
+/// or more) its memory is marked for transparent huge pages
+/// (`MADV_HUGEPAGE`): such a fresh allocation is a new anonymous mapping,
+/// and filling it with 4 KiB pages costs one page fault per 4 KiB (16 384
+/// for 64 MiB, most of the time of a large message on the VMs measured in
+/// `docs/performance.md`); with 2 MiB pages, a few dozen. Only a hint: where
+/// the kernel has huge pages off, or the call fails, nothing changes.
+pub(crate) fn large_vec<T: Copy>(capacity: usize) -> Vec<T> {
+    let mut vec = Vec::with_capacity(capacity);
+    advise_huge_pages(&mut vec);
+    vec
+}
+
+/// Marks the spare capacity of `vec` for transparent huge pages when it
+/// is large; see [`large_vec`].
+pub(crate) fn advise_huge_pages<T: Copy>(vec: &mut Vec<T>) {
+    let spare = vec.spare_capacity_mut();
+    let bytes = std::mem::size_of_val(spare);
+    if bytes < HUGE_PAGE_HINT_BYTES {
+        return;
+    }
+    let page = rustix::param::page_size();
+    let start = spare.as_mut_ptr() as usize;
+    let aligned_start = start.next_multiple_of(page);
+    let aligned_end = (start + bytes) / page * page;
+    if aligned_end <= aligned_start {
+        return;
+    }
+    // SAFETY: the range is whole pages inside the vector's own allocation
+    // (its spare capacity, which nothing reads yet), and MADV_HUGEPAGE only
+    // changes how the kernel backs those pages, never their contents or
+    // their mapping: the allocation stays valid as the allocator made it.
+    let advised = unsafe {
+        rustix::mm::madvise(
+            aligned_start as *mut std::ffi::c_void,
+            aligned_end - aligned_start,
+            rustix::mm::Advice::LinuxHugepage,
+        )
+    };
+    if let Err(error) = advised {
+        tracing::trace!("MADV_HUGEPAGE on a {bytes}-byte buffer: {error}");
+    }
+}
+
+#[cfg(test)]
+mod huge_page_tests {
+    use super::*;
+
+    #[test]
+    fn large_vectors_are_usable_whatever_the_kernel_says() {
+        let mut vec: Vec<u8> = large_vec(8 << 20);
+        assert!(vec.capacity() >= 8 << 20);
+        vec.extend(std::iter::repeat_n(7u8, 8 << 20));
+        assert!(vec.iter().step_by(4096).all(|&byte| byte == 7));
+        let mut small: Vec<u32> = large_vec(16);
+        small.push(1);
+        assert_eq!(small, [1]);
+    }
+}

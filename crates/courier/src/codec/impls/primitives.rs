@@ -72,14 +72,13 @@ macro_rules! impl_little_endian {
                     _ => return Err(count_too_large(count, available)),
                 };
                 let bytes = decoder.take_bytes(len)?;
-                Ok(bytes
-                    .chunks_exact(SIZE)
-                    .map(|chunk| {
-                        let mut array = [0u8; SIZE];
-                        array.copy_from_slice(chunk);
-                        <$ty>::from_le_bytes(array)
-                    })
-                    .collect())
+                let mut out = crate::sys::mm::large_vec(count);
+                out.extend(bytes.chunks_exact(SIZE).map(|chunk| {
+                    let mut array = [0u8; SIZE];
+                    array.copy_from_slice(chunk);
+                    <$ty>::from_le_bytes(array)
+                }));
+                Ok(out)
             }
         }
     )*};
@@ -113,7 +112,10 @@ impl Decode for u8 {
         if count > available {
             return Err(count_too_large(count, available));
         }
-        Ok(decoder.take_bytes(count)?.to_vec())
+        let bytes = decoder.take_bytes(count)?;
+        let mut out = crate::sys::mm::large_vec(bytes.len());
+        out.extend_from_slice(bytes);
+        Ok(out)
     }
 }
 
