@@ -268,3 +268,40 @@ fn a_multiserver_refuses_another_uid_by_default_and_serves_it_when_allowed() {
     }
     finish(fds, dir);
 }
+
+#[test]
+fn a_multiserver_from_a_service_keeps_the_listener_s_policy_and_says_where_it_listens() {
+    let fds = fd_check();
+    let dir = tempfile::tempdir().unwrap();
+    let portal = Portal::at(dir.path().join("portal"));
+    let other_uid = rustix::process::geteuid().as_raw().wrapping_add(1);
+    run(async {
+        // The listener admits only another uid; the server's builder sets
+        // no policy, so that one applies (it used to widen to same-user).
+        let listener = portal
+            .bind(SERVICE)
+            .unwrap()
+            .with_peer_policy(PeerPolicy::Uids(vec![other_uid]));
+        let server = MultiServer::<EchoServer, EchoClient>::from_service(listener);
+        assert_eq!(
+            server.path(),
+            Some(portal.service_path(SERVICE).unwrap().as_path())
+        );
+        let running = tokio::spawn({
+            let server = server.clone();
+            async move { tokio_common::run_echo(&server).await }
+        });
+        let stream = portal.connect(SERVICE).unwrap();
+        let error = AsyncConnection::<EchoClient, EchoServer>::from_stream(stream)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, Error::Handshake(e) if matches!(e.kind(), HandshakeErrorKind::PeerClosed)),
+            "{error}"
+        );
+        assert!(server.clients().is_empty());
+        server.shutdown();
+        within("the server to stop", running).await.unwrap();
+    });
+    finish(fds, dir);
+}
