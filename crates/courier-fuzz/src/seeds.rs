@@ -67,11 +67,11 @@ fn decode_seeds() -> Vec<Seed> {
         maybe_shape: None,
     };
     // `Resources` by hand: file, file, Some(file), a valid 64-byte buffer,
-    // a valid 2x2 bitmap, an invalid bitmap, an empty sequence; 5 fds of a
-    // 64-byte memory file.
+    // a valid 2x2 bitmap (valid, its fd, width, height, scale 1, BGRA8888),
+    // an invalid bitmap, an empty sequence; 5 fds of a 64-byte memory file.
     let mut resources = Vec::new();
     resources.extend_from_slice(&[1, 1, 64, 0, 0, 0]);
-    resources.extend_from_slice(&[1, 2, 0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 2, 0, 0, 0]);
+    resources.extend_from_slice(&[1, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
     resources.extend_from_slice(&[0]);
     resources.extend_from_slice(&[0, 0, 0, 0, 0]);
     vec![

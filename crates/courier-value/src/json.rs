@@ -203,14 +203,15 @@ fn sequence_json(sequence: &BitmapSequence) -> Json {
     let frames: Vec<Json> = sequence
         .frames()
         .iter()
-        .map(|frame| match frame {
+        .enumerate()
+        .map(|(index, frame)| match frame {
             None => Json::Null,
             Some(frame) => json!({
-                "width": frame.width,
-                "height": frame.height,
-                "pitch": frame.pitch,
+                "width": frame.width(),
+                "height": frame.height(),
                 "format": format_name(frame.format),
-                "offset": frame.offset,
+                "size_in_bytes": frame.size_in_bytes,
+                "offset": sequence.frame_offset(index),
             }),
         })
         .collect();

@@ -601,8 +601,8 @@ fn write_sequence(f: &mut fmt::Formatter<'_>, sequence: &BitmapSequence) -> fmt:
             Some(frame) => write!(
                 f,
                 "{}x{} {}",
-                frame.width,
-                frame.height,
+                frame.width(),
+                frame.height(),
                 format_name(frame.format)
             )?,
         }

@@ -115,9 +115,10 @@ fn errors_name_the_place_and_the_fault() {
             "in `v.size`: message ends early: 4 more bytes needed, 3 left",
         ),
         (
+            // SerenityOS's layout: the pixels' fd comes right after `valid`.
             "Gfx::ShareableBitmap",
-            &[1, 0, 0, 1, 0],
-            "in `v.height`: message ends early: 4 more bytes needed, 0 left",
+            &[1, 2, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0],
+            "in `v.fd`: a file descriptor was expected but none was sent with the message",
         ),
         (
             "Gfx::IntRect",
@@ -149,16 +150,17 @@ fn fds_must_match_the_body() {
          holds only 8; the sender is broken or hostile: it must size the memory file to at \
          least the size it sends and never shrink it (courier's SharedBuffer::new does both)"
     );
-    // A bitmap whose rows do not fit its buffer.
+    // A bitmap whose pixels (2 * 4 * 2 bytes, derived from its size) do
+    // not fit its memory file: valid, 2x2, scale 1, BGRA8888.
     let mut body = vec![1];
-    for field in [2u32, 2, 8] {
+    for field in [2u32, 2, 1, 2] {
         body.extend(field.to_le_bytes());
     }
-    body.extend([2, 1, 8, 0, 0, 0]);
     assert_eq!(
         decode_error("Gfx::ShareableBitmap", &body, vec![memfd()]),
-        "message `f` of `T`: in `v`: bitmap rows need bytes 0..16 (2 rows of 8 bytes) but the \
-         shared buffer holds only 8 bytes"
+        "message `f` of `T`: in `v.fd`: shared buffer claims 16 bytes but its memory file \
+         holds only 8; the sender is broken or hostile: it must size the memory file to at \
+         least the size it sends and never shrink it (courier's SharedBuffer::new does both)"
     );
     // Vectors of fds take one fd per element.
     let decoded = decode_message(

@@ -131,8 +131,8 @@ fn words_that_fit() {
         ),
         (
             "Gfx::ShareableBitmap",
-            r#"{"width":2,"height":1,"pitch":12,"format":"RGBA8888"}"#,
-            "<bitmap 2x1 RGBA8888, pitch 12>",
+            r#"{"width":2,"height":1,"pitch":8,"format":"RGBA8888"}"#,
+            "<bitmap 2x1 RGBA8888, pitch 8>",
         ),
         (
             "Gfx::ShareableBitmap",
@@ -348,7 +348,22 @@ fn words_that_do_not_fit() {
         (
             "Gfx::ShareableBitmap",
             r#"{"width":4,"height":1,"pitch":8}"#,
-            "bitmap pitch of 8 bytes is less than its 4 pixels of 4 bytes need (16 bytes)",
+            r#"expected Gfx::ShareableBitmap, got `{"width":4,"height":1,"pitch":8}` (`pitch` is 8, but a Gfx::ShareableBitmap travels with packed rows, width * 4 = 16 bytes apart; give 16 or leave `pitch` out)"#,
+        ),
+        (
+            "Gfx::ShareableBitmap",
+            r#"{"width":2,"height":1,"pitch":12}"#,
+            r#"expected Gfx::ShareableBitmap, got `{"width":2,"height":1,"pitch":12}` (`pitch` is 12, but a Gfx::ShareableBitmap travels with packed rows, width * 4 = 8 bytes apart; give 8 or leave `pitch` out)"#,
+        ),
+        (
+            "Gfx::BitmapSequence",
+            r#"[{"width":1,"height":1},{"width":1,"height":1,"offset":8}]"#,
+            r#"at `frames[1]`: expected Gfx::ShareableBitmap, got `{"width":1,"height":1,"offset":8}` (`offset` is 8, but frames lie back to back on the wire: this one starts at 4; leave `offset` out, or set the previous frames' `size_in_bytes`)"#,
+        ),
+        (
+            "Gfx::BitmapSequence",
+            r#"[null,{"width":2,"height":2,"size_in_bytes":15}]"#,
+            "frame 1: a frame of 2x2 pixels needs 16 bytes but its size_in_bytes is 15",
         ),
         (
             "Gfx::BitmapSequence",
@@ -535,7 +550,7 @@ fn json_print_then_parse_gives_the_value_back() {
         ),
         (
             "Gfx::ShareableBitmap",
-            r#"{"width": 1, "height": 2, "pitch": 64}"#,
+            r#"{"width": 1, "height": 2, "pitch": 4}"#,
         ),
         ("Gfx::ShareableBitmap", r#"{"valid": false}"#),
         (
@@ -544,7 +559,7 @@ fn json_print_then_parse_gives_the_value_back() {
         ),
         (
             "Gfx::BitmapSequence",
-            r#"{"frames": [{"width": 1, "height": 1, "pitch": 8, "offset": 16}], "size": 64}"#,
+            r#"{"frames": [{"width": 1, "height": 1, "size_in_bytes": 8}, null, {"width": 1, "height": 1, "offset": 8}], "size": 64}"#,
         ),
         ("Gfx::BitmapSequence", "[]"),
     ];

@@ -216,7 +216,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "bitmap format out of range",
-            bytes: vec![9],
+            bytes: 9u32.to_le_bytes().to_vec(),
             fds: 0,
             decode: decode_as::<courier::shm::BitmapFormat>,
             expect: Expect::Kind(InvalidTag {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use courier::codec::{Decode, Decoder, Encode, Encoder, decode_from_parts, encode_to_parts};
 use courier::gfx::{Color, FloatPoint, FloatRect, FloatSize, IntPoint, IntRect, IntSize};
+use courier::shm::{BitmapFormat, BitmapSequence, ShareableBitmap, SharedBuffer};
 use courier::{ByteString, Variant2, Variant3, Variant4, Variant5, Variant6};
 use proptest::prelude::*;
 
@@ -322,4 +323,131 @@ fn vectors_of_fds_round_trip() {
     let ids: Vec<_> = back.iter().map(file_identity).collect();
     let expected: Vec<_> = files.iter().map(file_identity).collect();
     assert_eq!(ids, expected);
+}
+
+// Shared memory and fds: what arrives is the same memory or the same file,
+// and every byte and fd is consumed (`decode_from_parts` insists).
+
+fn any_format() -> impl Strategy<Value = BitmapFormat> {
+    prop_oneof![
+        Just(BitmapFormat::Bgrx8888),
+        Just(BitmapFormat::Bgra8888),
+        Just(BitmapFormat::Rgba8888),
+    ]
+}
+
+/// A bitmap of 1..=24 x 1..=24 pixels of `format`, filled from `seed`.
+fn filled_bitmap(width: u32, height: u32, format: BitmapFormat, seed: &[u8]) -> ShareableBitmap {
+    let mut bitmap = ShareableBitmap::new(width, height, format).unwrap();
+    for (byte, value) in bitmap
+        .pixels_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(seed.iter().cycle())
+    {
+        *byte = *value;
+    }
+    bitmap
+}
+
+fn any_shape() -> impl Strategy<Value = (u32, u32, BitmapFormat)> {
+    (1u32..=24, 1u32..=24, any_format())
+}
+
+proptest! {
+    // Each case makes memory files: fewer cases than the default 256.
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn shared_buffers(contents in proptest::collection::vec(any::<u8>(), 0..5000)) {
+        let buffer = SharedBuffer::from_bytes(&contents).unwrap();
+        let (bytes, fds) = encode_to_parts(&buffer).unwrap();
+        let mut expected = vec![1];
+        expected.extend((contents.len() as u32).to_le_bytes());
+        prop_assert_eq!(&bytes, &expected);
+        prop_assert_eq!(fds.len(), 1);
+        let back: SharedBuffer = decode_from_parts(&bytes, fds).unwrap();
+        prop_assert_eq!(back.as_slice(), &contents[..]);
+        prop_assert_eq!(
+            file_identity(back.fd().unwrap()),
+            file_identity(buffer.fd().unwrap())
+        );
+    }
+
+    #[test]
+    fn shareable_bitmaps(
+        (width, height, format) in any_shape(),
+        seed in proptest::collection::vec(any::<u8>(), 1..64),
+        valid in proptest::bool::weighted(0.9),
+    ) {
+        let bitmap = if valid {
+            filled_bitmap(width, height, format, &seed)
+        } else {
+            ShareableBitmap::invalid()
+        };
+        let (bytes, fds) = encode_to_parts(&bitmap).unwrap();
+        prop_assert_eq!(bytes.len(), if valid { 17 } else { 1 });
+        prop_assert_eq!(fds.len(), usize::from(valid));
+        let back: ShareableBitmap = decode_from_parts(&bytes, fds).unwrap();
+        prop_assert_eq!(back.is_valid(), valid);
+        prop_assert_eq!(
+            (back.width(), back.height(), back.pitch(), back.format()),
+            (bitmap.width(), bitmap.height(), bitmap.pitch(), bitmap.format())
+        );
+        prop_assert_eq!(back.pixels(), bitmap.pixels());
+        if valid {
+            prop_assert_eq!(back.pixels().len(), (width * 4 * height) as usize);
+            let (x, y) = (width - 1, height - 1);
+            prop_assert_eq!(back.pixel(x, y), bitmap.pixel(x, y));
+        }
+    }
+
+    #[test]
+    fn vectors_of_fds(count in 0usize..8) {
+        let files: Vec<std::fs::File> =
+            (0..count).map(|_| tempfile::tempfile().unwrap()).collect();
+        let fds: Vec<OwnedFd> = files
+            .iter()
+            .map(|file| OwnedFd::from(file.try_clone().unwrap()))
+            .collect();
+        let (bytes, sent) = encode_to_parts(&fds).unwrap();
+        prop_assert_eq!(&bytes, &(count as u32).to_le_bytes());
+        prop_assert_eq!(sent.len(), count);
+        let back: Vec<OwnedFd> = decode_from_parts(&bytes, sent).unwrap();
+        let ids: Vec<_> = back.iter().map(file_identity).collect();
+        let expected: Vec<_> = files.iter().map(file_identity).collect();
+        prop_assert_eq!(ids, expected);
+    }
+
+    #[test]
+    fn bitmap_sequences(
+        shapes in proptest::collection::vec(proptest::option::of(any_shape()), 0..6),
+        seed in proptest::collection::vec(any::<u8>(), 1..64),
+    ) {
+        let bitmaps: Vec<Option<ShareableBitmap>> = shapes
+            .iter()
+            .map(|shape| shape.map(|(w, h, format)| filled_bitmap(w, h, format, &seed)))
+            .collect();
+        let sequence = BitmapSequence::from_bitmaps(bitmaps.iter().map(Option::as_ref)).unwrap();
+        let (bytes, fds) = encode_to_parts(&sequence).unwrap();
+        let any_present = shapes.iter().any(Option::is_some);
+        prop_assert_eq!(fds.len(), usize::from(any_present));
+        let back: BitmapSequence = decode_from_parts(&bytes, fds).unwrap();
+        prop_assert_eq!(back.frames(), sequence.frames());
+        let mut offset = 0;
+        for (index, bitmap) in bitmaps.iter().enumerate() {
+            let Some(bitmap) = bitmap else {
+                prop_assert!(back.frame(index).is_none());
+                prop_assert_eq!(back.frame_pixels(index), None);
+                continue;
+            };
+            prop_assert_eq!(back.frame_offset(index), Some(offset));
+            prop_assert_eq!(back.frame_pixels(index), Some(bitmap.pixels()));
+            let copy = back.to_bitmap(index).unwrap().unwrap();
+            prop_assert_eq!(copy.pixels(), bitmap.pixels());
+            prop_assert_eq!(copy.format(), bitmap.format());
+            offset += bitmap.pixels().len();
+        }
+        prop_assert_eq!(back.buffer().len(), offset);
+    }
 }

@@ -5,14 +5,17 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 
-use courier::codec::{DecodeError, DecodeErrorKind, Encoder, decode_from_parts, encode_to_parts};
+use courier::codec::{
+    DecodeError, DecodeErrorKind, EncodeError, Encoder, decode_from_parts, encode_to_parts,
+};
 use courier::gfx::{Color, IntSize};
 use courier::shm::{
     BitmapFormat, BitmapMetadata, BitmapSequence, MAX_BITMAP_DIMENSION, ShareableBitmap,
     SharedBuffer, ShmError,
 };
+use rustix::fs::MemfdFlags;
 use support::fd_check;
 
 fn send<T: courier::Encode + courier::Decode>(value: &T) -> T {
@@ -20,17 +23,30 @@ fn send<T: courier::Encode + courier::Decode>(value: &T) -> T {
     decode_from_parts(&bytes, fds).unwrap()
 }
 
-/// A bitmap body with any header over a fresh buffer of `buffer_len` bytes.
-fn bitmap_body(width: u32, height: u32, pitch: u32, buffer_len: usize) -> (Vec<u8>, Vec<OwnedFd>) {
+/// A memory file of `len` bytes, sealable (the receiver maps it).
+fn sealable_memfd(len: u64) -> OwnedFd {
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+    let fd = rustix::fs::memfd_create("courier-test", flags).unwrap();
+    rustix::fs::ftruncate(&fd, len).unwrap();
+    fd
+}
+
+/// A bitmap's wire form with any header, as SerenityOS lays it out: valid,
+/// the fd (no bytes), `i32` width and height, `u32` scale, `u32` format.
+fn bitmap_body(
+    (width, height): (i32, i32),
+    scale: u32,
+    format: u32,
+    fd: Option<OwnedFd>,
+) -> (Vec<u8>, Vec<OwnedFd>) {
     let mut encoder = Encoder::new();
     encoder.encode(&true).unwrap();
-    encoder.encode(&width).unwrap();
-    encoder.encode(&height).unwrap();
-    encoder.encode(&pitch).unwrap();
-    encoder.encode(&BitmapFormat::Bgra8888).unwrap();
-    encoder
-        .encode(&SharedBuffer::new(buffer_len).unwrap())
-        .unwrap();
+    if let Some(fd) = fd {
+        encoder.put_owned_fd(fd);
+    }
+    encoder.encode(&IntSize::new(width, height)).unwrap();
+    encoder.encode(&scale).unwrap();
+    encoder.encode(&format).unwrap();
     encoder.into_parts()
 }
 
@@ -41,23 +57,38 @@ fn invalid_message(error: &DecodeError) -> &str {
     }
 }
 
+fn file_identity(fd: impl AsFd) -> (u64, u64) {
+    let stat = rustix::fs::fstat(fd).unwrap();
+    (stat.st_dev, stat.st_ino)
+}
+
 #[test]
-fn the_wire_is_header_then_buffer() {
+fn the_wire_is_serenitys_valid_fd_size_scale_format() {
     let check = fd_check();
     let bitmap = ShareableBitmap::new(3, 2, BitmapFormat::Rgba8888).unwrap();
     let (bytes, fds) = encode_to_parts(&bitmap).unwrap();
     let mut expected = vec![1];
-    expected.extend(3u32.to_le_bytes());
-    expected.extend(2u32.to_le_bytes());
-    expected.extend(12u32.to_le_bytes());
-    expected.push(3); // Rgba8888
-    expected.push(1); // the buffer is valid
-    expected.extend(24u32.to_le_bytes());
+    expected.extend(3i32.to_le_bytes());
+    expected.extend(2i32.to_le_bytes());
+    expected.extend(1u32.to_le_bytes()); // scale
+    expected.extend(3u32.to_le_bytes()); // Rgba8888
     assert_eq!(bytes, expected);
     assert_eq!(fds.len(), 1);
-    drop((bitmap, fds));
+    // The fd is the pixels' memory file itself, with no size before it.
+    assert_eq!(
+        file_identity(&fds[0]),
+        file_identity(bitmap.buffer().fd().unwrap())
+    );
+    let received: ShareableBitmap = decode_from_parts(&bytes, fds).unwrap();
+    assert_eq!(
+        received.buffer().len(),
+        24,
+        "the size is derived: 3 * 4 * 2"
+    );
+    drop((bitmap, received));
     let (bytes, fds) = encode_to_parts(&ShareableBitmap::invalid()).unwrap();
     assert_eq!(bytes, [0]);
+    assert!(fds.is_empty());
     assert!(
         !decode_from_parts::<ShareableBitmap>(&bytes, fds)
             .unwrap()
@@ -105,8 +136,19 @@ fn formats_lay_out_bytes_differently() {
         assert_eq!(bitmap.pixel(0, 0), Some(read_back), "{format:?}");
     }
     assert!(!BitmapFormat::Bgrx8888.has_alpha());
-    assert_eq!(encode_to_parts(&BitmapFormat::Bgrx8888).unwrap().0, [1]);
-    assert_eq!(encode_to_parts(&BitmapFormat::Bgra8888).unwrap().0, [2]);
+    // A `u32`, as SerenityOS sends `Gfx::BitmapFormat`.
+    assert_eq!(
+        encode_to_parts(&BitmapFormat::Bgrx8888).unwrap().0,
+        [1, 0, 0, 0]
+    );
+    assert_eq!(
+        encode_to_parts(&BitmapFormat::Bgra8888).unwrap().0,
+        [2, 0, 0, 0]
+    );
+    assert_eq!(
+        encode_to_parts(&BitmapFormat::Rgba8888).unwrap().0,
+        [3, 0, 0, 0]
+    );
     check.finish();
 }
 
@@ -180,71 +222,158 @@ fn construction_checks_the_layout() {
 }
 
 #[test]
-fn received_bitmaps_are_checked() {
+fn a_bitmap_with_padded_rows_is_refused_on_encode_and_can_be_packed() {
     let check = fd_check();
-    // (name, (width, height, pitch, buffer bytes), what the message says)
-    type Layout = (u32, u32, u32, usize);
-    let cases: &[(&str, Layout, &str)] = &[
-        (
-            "pitch * height > buffer",
-            (4, 4, 16, 63),
-            "holds only 63 bytes",
+    let mut buffer = SharedBuffer::new(2 * 12).unwrap();
+    buffer.as_mut_slice().unwrap()[12..16].copy_from_slice(&[1, 2, 3, 4]);
+    let padded = ShareableBitmap::from_buffer(2, 2, 12, BitmapFormat::Rgba8888, buffer).unwrap();
+    assert!(!padded.is_packed());
+    let mut encoder = Encoder::new();
+    let error = encoder.encode(&padded).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EncodeError::BitmapNotPacked {
+                width: 2,
+                pitch: 12,
+                packed: 8
+            }
         ),
-        (
-            "pitch < width * 4",
-            (4, 4, 15, 1000),
-            "pitch of 15 bytes is less than",
-        ),
-        ("zero width", (0, 4, 16, 64), "between 1 and 32768"),
-        ("zero height", (4, 0, 16, 64), "between 1 and 32768"),
-        (
-            "too wide",
-            (32769, 1, 32769 * 4, 32769 * 4),
-            "between 1 and 32768",
-        ),
-        (
-            "pitch * height overflows u32",
-            (1, 32768, u32::MAX, 64),
-            "holds only 64 bytes",
-        ),
-    ];
-    for (name, (width, height, pitch, buffer_len), needle) in cases {
-        let (bytes, fds) = bitmap_body(*width, *height, *pitch, *buffer_len);
-        let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
-        let message = invalid_message(&error);
-        assert!(message.contains(needle), "{name}: {message}");
-        assert_eq!(error.path().count(), 0, "{name}");
-    }
-    // Exactly enough is fine.
-    let (bytes, fds) = bitmap_body(4, 4, 16, 64);
-    assert!(decode_from_parts::<ShareableBitmap>(&bytes, fds).is_ok());
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("to_packed()"),
+        "says what to do: {error}"
+    );
+    assert!(encoder.bytes().is_empty() && encoder.fd_count() == 0);
+    let packed = padded.to_packed().unwrap();
+    assert!(packed.is_packed());
+    assert_eq!((packed.width(), packed.height(), packed.pitch()), (2, 2, 8));
+    let received = send(&packed);
+    assert_eq!(received.pixel(0, 1), Some(Color::from_rgba(1, 2, 3, 4)));
+    assert!(ShareableBitmap::invalid().is_packed());
+    assert!(!ShareableBitmap::invalid().to_packed().unwrap().is_valid());
+    drop((padded, packed, received));
     check.finish();
 }
 
 #[test]
-fn a_valid_bitmap_needs_a_valid_buffer() {
+fn received_bitmaps_are_checked() {
     let check = fd_check();
-    let mut encoder = Encoder::new();
-    for value in [1u32, 1, 4] {
-        encoder.encode(&value).unwrap();
-    }
-    let mut bytes = vec![1];
-    bytes.extend(encoder.into_parts().0);
-    bytes.extend([2, 0]); // Bgra8888, then an invalid buffer
-    let error = decode_from_parts::<ShareableBitmap>(&bytes, Vec::new()).unwrap_err();
-    assert!(invalid_message(&error).contains("invalid shared buffer"));
-    // A bad format names its field.
-    let mut bad = bytes.clone();
-    bad[13] = 0;
-    let error = decode_from_parts::<ShareableBitmap>(&bad, Vec::new()).unwrap_err();
-    assert_eq!(
-        error.kind(),
-        &DecodeErrorKind::InvalidTag {
-            tag: 0,
-            type_name: "BitmapFormat"
-        }
+    // (name, size, memory file bytes, error kind, path)
+    type Case = (
+        &'static str,
+        (i32, i32),
+        u64,
+        DecodeErrorKind,
+        &'static [&'static str],
     );
-    assert_eq!(error.path().collect::<Vec<_>>(), ["format"]);
+    let sides = |w: i32, h: i32| {
+        DecodeErrorKind::Invalid(format!(
+            "bitmap of {w}x{h} pixels: each side must be between 1 and 32768"
+        ))
+    };
+    let cases: &[Case] = &[
+        (
+            "file smaller than width * 4 * height",
+            (4, 4),
+            63,
+            DecodeErrorKind::SharedBufferTooSmall {
+                claimed: 64,
+                actual: 63,
+            },
+            &["fd"],
+        ),
+        ("zero width", (0, 4), 64, sides(0, 4), &["size"]),
+        ("zero height", (4, 0), 64, sides(4, 0), &["size"]),
+        ("negative width", (-1, 4), 64, sides(-1, 4), &["size"]),
+        (
+            "too wide",
+            (32769, 1),
+            32769 * 4,
+            sides(32769, 1),
+            &["size"],
+        ),
+        (
+            "i32::MIN height",
+            (1, i32::MIN),
+            64,
+            sides(1, i32::MIN),
+            &["size"],
+        ),
+    ];
+    for (name, size, file_len, kind, path) in cases {
+        let (bytes, fds) = bitmap_body(*size, 1, 2, Some(sealable_memfd(*file_len)));
+        let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+        assert_eq!(error.kind(), kind, "{name}");
+        assert_eq!(error.path().collect::<Vec<_>>(), *path, "{name}");
+    }
+    // Exactly enough is fine, and so is more (only the pixels are mapped).
+    for file_len in [64, 4096] {
+        let (bytes, fds) = bitmap_body((4, 4), 1, 2, Some(sealable_memfd(file_len)));
+        let bitmap = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap();
+        assert_eq!(
+            (bitmap.width(), bitmap.pitch(), bitmap.buffer().len()),
+            (4, 16, 64)
+        );
+    }
+    check.finish();
+}
+
+#[test]
+fn scale_format_and_fd_are_checked_by_name() {
+    let check = fd_check();
+    // Scale: only 1.
+    for scale in [0, 2, u32::MAX] {
+        let (bytes, fds) = bitmap_body((2, 2), scale, 2, Some(sealable_memfd(64)));
+        let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            &DecodeErrorKind::UnsupportedBitmapScale {
+                scale: i64::from(scale)
+            }
+        );
+        assert_eq!(error.path().collect::<Vec<_>>(), ["scale"]);
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("in `scale`: bitmap scale factor {scale} is not")),
+            "{error}"
+        );
+    }
+    // Format: SerenityOS's 0 (Invalid) and anything past 3 are refused.
+    for format in [0u32, 4, 0x0100_0002] {
+        let (bytes, fds) = bitmap_body((2, 2), 1, format, Some(sealable_memfd(64)));
+        let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            &DecodeErrorKind::InvalidTag {
+                tag: u64::from(format),
+                type_name: "BitmapFormat"
+            }
+        );
+        assert_eq!(error.path().collect::<Vec<_>>(), ["format"]);
+    }
+    // No fd at all.
+    let (bytes, fds) = bitmap_body((2, 2), 1, 2, None);
+    let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+    assert_eq!(error.kind(), &DecodeErrorKind::MissingFd);
+    assert_eq!(error.path().collect::<Vec<_>>(), ["fd"]);
+    // An fd that is no memory file (a pipe).
+    let (read, write) = rustix::pipe::pipe().unwrap();
+    drop(write);
+    let (bytes, fds) = bitmap_body((2, 2), 1, 2, Some(read));
+    let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
+    assert!(
+        invalid_message(&error).contains("not a memory file"),
+        "{error}"
+    );
+    assert_eq!(error.path().collect::<Vec<_>>(), ["fd"]);
+    // The body ends early: the field that is cut names itself.
+    let (bytes, fds) = bitmap_body((2, 2), 1, 2, Some(sealable_memfd(64)));
+    let error = decode_from_parts::<ShareableBitmap>(&bytes[..11], fds).unwrap_err();
+    assert!(matches!(error.kind(), DecodeErrorKind::Truncated { .. }));
+    assert_eq!(error.path().collect::<Vec<_>>(), ["scale"]);
     check.finish();
 }
 
@@ -259,7 +388,18 @@ fn sequences_round_trip_through_one_buffer() {
     .unwrap();
     assert_eq!(sequence.len(), 3);
     assert_eq!(sequence.buffer().len(), 8 + 8);
-    assert_eq!(sequence.frame(2).map(|f| f.offset), Some(8));
+    assert_eq!(sequence.frame_offset(0), Some(0));
+    assert_eq!(sequence.frame_offset(1), None);
+    assert_eq!(sequence.frame_offset(2), Some(8));
+    assert_eq!(
+        sequence.frame(2),
+        Some(&BitmapMetadata {
+            format: BitmapFormat::Rgba8888,
+            size: IntSize::new(1, 2),
+            scale: 1,
+            size_in_bytes: 8,
+        })
+    );
     sequence
         .frame_pixels_mut(0)
         .unwrap()
@@ -320,41 +460,138 @@ fn empty_sequences_need_no_buffer() {
     check.finish();
 }
 
-#[test]
-fn received_sequences_check_every_frame() {
-    let check = fd_check();
-    let frames = vec![
-        Some(BitmapMetadata {
-            width: 1,
-            height: 1,
-            pitch: 4,
-            format: BitmapFormat::Bgra8888,
-            offset: 0,
-        }),
-        Some(BitmapMetadata {
-            width: 2,
-            height: 2,
-            pitch: 8,
-            format: BitmapFormat::Bgra8888,
-            offset: 10,
-        }),
-    ];
+fn frame(width: i32, height: i32, scale: i32, size_in_bytes: u64) -> Option<BitmapMetadata> {
+    Some(BitmapMetadata {
+        format: BitmapFormat::Bgra8888,
+        size: IntSize::new(width, height),
+        scale,
+        size_in_bytes,
+    })
+}
+
+fn sequence_body(frames: &[Option<BitmapMetadata>], buffer_len: usize) -> (Vec<u8>, Vec<OwnedFd>) {
     let mut encoder = Encoder::new();
-    encoder.encode(&frames).unwrap();
-    encoder.encode(&SharedBuffer::new(25).unwrap()).unwrap();
+    encoder.encode(frames).unwrap();
+    encoder
+        .encode(&SharedBuffer::new(buffer_len).unwrap())
+        .unwrap();
+    encoder.into_parts()
+}
+
+#[test]
+fn received_sequences_walk_the_frames_and_check_each() {
+    let check = fd_check();
+    // A 1x1 frame that claims 10 bytes (4 of pixels; the receiver skips
+    // the rest, as SerenityOS's does), an absent one, then a 2x2 one at
+    // offset 10: 26 bytes in all.
+    let frames = [frame(1, 1, 1, 10), None, frame(2, 2, 1, 16)];
+    let (bytes, fds) = sequence_body(&frames, 26);
+    let mut received: BitmapSequence = decode_from_parts(&bytes, fds).unwrap();
+    assert_eq!(received.frame_offset(2), Some(10));
+    assert_eq!(received.frame_pixels(0).unwrap().len(), 4);
+    assert_eq!(received.frame_pixels(2).unwrap().len(), 16);
+    received.frame_pixels_mut(2).unwrap()[0] = 7;
+    assert_eq!(received.buffer().as_slice()[10], 7);
+
+    // (name, frames, buffer bytes, error kind, path)
+    type Case = (
+        &'static str,
+        Vec<Option<BitmapMetadata>>,
+        usize,
+        DecodeErrorKind,
+        &'static [&'static str],
+    );
+    let invalid = |why: &str| DecodeErrorKind::Invalid(why.to_owned());
+    let cases: Vec<Case> = vec![
+        (
+            "runs past the buffer",
+            frames.to_vec(),
+            25,
+            invalid(
+                "the frame needs 16 bytes from offset 10 but the shared buffer holds only 25 \
+                 bytes",
+            ),
+            &["frames", "[2]"],
+        ),
+        (
+            "offset + size_in_bytes overflows",
+            vec![frame(1, 1, 1, 4), frame(1, 1, 1, u64::MAX)],
+            64,
+            invalid(
+                "the frame needs 18446744073709551615 bytes from offset 4 but the shared \
+                 buffer holds only 64 bytes",
+            ),
+            &["frames", "[1]"],
+        ),
+        (
+            "size_in_bytes smaller than the pixels",
+            vec![frame(2, 2, 1, 15)],
+            64,
+            invalid("a frame of 2x2 pixels needs 16 bytes but its size_in_bytes is 15"),
+            &["frames", "[0]"],
+        ),
+        (
+            "negative side",
+            vec![None, frame(-2, 2, 1, 16)],
+            64,
+            invalid("bitmap of -2x2 pixels: each side must be between 1 and 32768"),
+            &["frames", "[1]"],
+        ),
+        (
+            "scale 2",
+            vec![frame(2, 2, 2, 64)],
+            64,
+            DecodeErrorKind::UnsupportedBitmapScale { scale: 2 },
+            &["frames", "[0]", "scale"],
+        ),
+        (
+            "scale -1",
+            vec![frame(2, 2, -1, 16)],
+            64,
+            DecodeErrorKind::UnsupportedBitmapScale { scale: -1 },
+            &["frames", "[0]", "scale"],
+        ),
+    ];
+    for (name, frames, buffer_len, kind, path) in cases {
+        let (bytes, fds) = sequence_body(&frames, buffer_len);
+        let error = decode_from_parts::<BitmapSequence>(&bytes, fds).unwrap_err();
+        assert_eq!(error.kind(), &kind, "{name}");
+        assert_eq!(error.path().collect::<Vec<_>>(), path, "{name}");
+        // from_parts refuses the same, naming the frame.
+        let index = path[1].trim_matches(['[', ']']);
+        let error =
+            BitmapSequence::from_parts(frames, SharedBuffer::new(buffer_len).unwrap()).unwrap_err();
+        assert!(
+            error.to_string().starts_with(&format!("frame {index}: ")),
+            "{name}: {error}"
+        );
+    }
+    // A present frame needs a buffer: the invalid one holds nothing.
+    let mut encoder = Encoder::new();
+    encoder.encode(&[frame(1, 1, 1, 4)][..]).unwrap();
+    encoder.encode(&SharedBuffer::invalid()).unwrap();
     let (bytes, fds) = encoder.into_parts();
     let error = decode_from_parts::<BitmapSequence>(&bytes, fds).unwrap_err();
-    assert!(invalid_message(&error).contains("bytes 10..26"), "{error}");
-    assert_eq!(error.path().collect::<Vec<_>>(), ["frames", "[1]"]);
-    assert_eq!(
-        error.to_string(),
-        "in `frames[1]`: bitmap rows need bytes 10..26 (2 rows of 8 bytes) but the shared buffer \
-         holds only 25 bytes"
+    assert!(
+        invalid_message(&error).contains("holds only 0 bytes"),
+        "{error}"
     );
-    // The same frames over a big enough buffer are fine, and so is from_parts.
-    assert!(BitmapSequence::from_parts(frames.clone(), SharedBuffer::new(26).unwrap()).is_ok());
-    let error = BitmapSequence::from_parts(frames, SharedBuffer::new(25).unwrap()).unwrap_err();
-    assert!(error.to_string().starts_with("frame 1: "), "{error}");
+    // A frame with a bad format names it.
+    let (mut bytes, fds) = sequence_body(&[frame(1, 1, 1, 4)], 4);
+    bytes[5] = 9; // the count, the present tag, then the format
+    let error = decode_from_parts::<BitmapSequence>(&bytes, fds).unwrap_err();
+    assert_eq!(
+        error.kind(),
+        &DecodeErrorKind::InvalidTag {
+            tag: 9,
+            type_name: "BitmapFormat"
+        }
+    );
+    assert_eq!(
+        error.path().collect::<Vec<_>>(),
+        ["frames", "[0]", "format"]
+    );
+    drop(received);
     check.finish();
 }
 
@@ -380,34 +617,21 @@ fn a_memory_file_smaller_than_claimed_under_a_bitmap_or_a_sequence_is_the_typed_
         claimed: 64,
         actual: 63,
     };
-    // A 4x4 bitmap whose buffer claims the 64 bytes its rows need, over a
-    // file of 63: the buffer's own check refuses it, before the layout's.
-    let mut encoder = Encoder::new();
-    encoder.encode(&true).unwrap();
-    for field in [4u32, 4, 16] {
-        encoder.encode(&field).unwrap();
-    }
-    encoder.encode(&BitmapFormat::Bgra8888).unwrap();
-    lying_buffer(&mut encoder, 64, memfd(63));
-    let (bytes, fds) = encoder.into_parts();
+    // A 4x4 bitmap, whose 64 bytes of pixels the receiver derives, over a
+    // file of 63 that cannot be sealed: refused before any copy.
+    let (bytes, fds) = bitmap_body((4, 4), 1, 2, Some(memfd(63)));
     let error = decode_from_parts::<ShareableBitmap>(&bytes, fds).unwrap_err();
     assert_eq!(error.kind(), &too_small);
-    assert_eq!(error.path().collect::<Vec<_>>(), ["buffer"]);
+    assert_eq!(error.path().collect::<Vec<_>>(), ["fd"]);
     assert!(
         error.to_string().starts_with(
-            "in `buffer`: shared buffer claims 64 bytes but its memory file holds only 63;"
+            "in `fd`: shared buffer claims 64 bytes but its memory file holds only 63;"
         ),
         "{error}"
     );
 
     // The same for a sequence's buffer.
-    let frames = vec![Some(BitmapMetadata {
-        width: 4,
-        height: 4,
-        pitch: 16,
-        format: BitmapFormat::Bgra8888,
-        offset: 0,
-    })];
+    let frames = vec![frame(4, 4, 1, 64)];
     let mut encoder = Encoder::new();
     encoder.encode(&frames).unwrap();
     lying_buffer(&mut encoder, 64, memfd(63));

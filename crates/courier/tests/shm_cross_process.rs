@@ -302,10 +302,10 @@ impl courier::Handler<KeeperServer> for Keeper {
                     .and_then(|sequence| {
                         let metadata = sequence.frame(frame as usize)?;
                         let pixels = sequence.frame_pixels(frame as usize)?;
-                        if x >= metadata.width || y >= metadata.height {
+                        if x >= metadata.width() || y >= metadata.height() {
                             return None;
                         }
-                        let at = y as usize * metadata.pitch as usize + x as usize * 4;
+                        let at = y as usize * metadata.pitch() as usize + x as usize * 4;
                         pixels.get(at..at + 4)?.try_into().ok()
                     })
                     .map(|bytes| FramePixelResponse {
@@ -616,7 +616,7 @@ fn a_bitmap_sequence_crosses_with_every_frame_intact_and_its_pixels_shared() {
     let frames = sequence.frames().to_vec();
     // A marker at a corner of each present frame.
     let mark = |sequence: &mut BitmapSequence, frame: usize, x: u32, y: u32, bytes: [u8; 4]| {
-        let pitch = sequence.frame(frame).unwrap().pitch;
+        let pitch = sequence.frame(frame).unwrap().pitch();
         let at = y as usize * pitch as usize + x as usize * 4;
         sequence.frame_pixels_mut(frame).unwrap()[at..at + 4].copy_from_slice(&bytes);
     };

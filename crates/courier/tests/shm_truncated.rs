@@ -320,9 +320,10 @@ fn hostile_memfd(sender: Sender) -> (OwnedFd, OwnedFd) {
     (fd, sent)
 }
 
-/// `TruncateKeeper` as a hostile client sees it: `keep` and `keep_bitmap`
-/// spell the shared buffer's wire form out (`bool` valid, `u32` size, the
-/// fd), so the client controls the fd and what it claims.
+/// `TruncateKeeper` as a hostile client sees it: `keep` spells the shared
+/// buffer's wire form out (`bool` valid, `u32` size, the fd) and
+/// `keep_bitmap` the bitmap's (`bool` valid, the fd, width, height, scale,
+/// format), so the client controls the fd and what it claims.
 mod hostile {
     use std::os::fd::OwnedFd;
 
@@ -354,13 +355,11 @@ mod hostile {
         "keep_bitmap",
         RawKeepBitmap {
             valid: bool,
-            width: u32,
-            height: u32,
-            pitch: u32,
-            format: courier::shm::BitmapFormat,
-            buffer_valid: bool,
-            size: u32,
-            fd: OwnedFd
+            fd: OwnedFd,
+            width: i32,
+            height: i32,
+            scale: u32,
+            format: courier::shm::BitmapFormat
         }
     );
     message!(
@@ -487,21 +486,19 @@ fn a_read_only_memfd_is_read_from_a_private_copy() {
 fn a_bitmap_over_an_unsealable_memfd_truncated_after_sending_is_safe() {
     let fds = fd_check();
     let mut keeper = KeeperChild::spawn(1);
-    // A bitmap's wire form: valid, width, height, pitch, format, then the
-    // buffer; sent through a bitmap over our own buffer, then swapped for
-    // the hostile file by encoding the fields by hand.
+    // A bitmap's wire form, SerenityOS's: valid, the pixels' fd (no size:
+    // the receiver derives 512 * 4 * 512 bytes), width, height, scale,
+    // format; encoded field by field to send the hostile file.
     let (mine, sent) = hostile_memfd(Sender::Unsealable);
     let client = BlockingConnection::<NoMessages, RawKeeper>::connect(&keeper.path).unwrap();
     let response = client
         .call(&RawKeepBitmap {
             valid: true,
+            fd: sent,
             width: 512,
             height: 512,
-            pitch: 2048,
+            scale: 1,
             format: BitmapFormat::Bgra8888,
-            buffer_valid: true,
-            size: LEN as u32,
-            fd: sent,
         })
         .unwrap();
     assert!(response.private_copy);

@@ -137,11 +137,11 @@ impl DecodedImage {
             else {
                 return Err(ImageError::Invalid(format!("frame {index} is absent")));
             };
-            let row_bytes = meta.width as usize * 4;
-            let mut rgba = Vec::with_capacity(row_bytes * meta.height as usize);
+            let row_bytes = meta.width() as usize * 4;
+            let mut rgba = Vec::with_capacity(row_bytes * meta.height() as usize);
             for row in pixels
-                .chunks(meta.pitch as usize)
-                .take(meta.height as usize)
+                .chunks(meta.pitch() as usize)
+                .take(meta.height() as usize)
             {
                 for pixel in row[..row_bytes].chunks_exact(4) {
                     let color = meta.format.read([pixel[0], pixel[1], pixel[2], pixel[3]]);
@@ -154,8 +154,8 @@ impl DecodedImage {
                 }
             }
             frames.push(Frame {
-                width: meta.width,
-                height: meta.height,
+                width: meta.width(),
+                height: meta.height(),
                 rgba,
             });
         }

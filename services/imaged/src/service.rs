@@ -193,13 +193,11 @@ pub(crate) fn to_sequence(
         let too_large = || courier::shm::ShmError::TooLarge {
             len: total.saturating_add(bytes),
         };
-        metadata.push(Some(BitmapMetadata {
-            width: frame.width(),
-            height: frame.height(),
-            pitch: frame.width().checked_mul(4).ok_or_else(too_large)?,
-            format: BitmapFormat::Bgra8888,
-            offset: u32::try_from(total).map_err(|_| too_large())?,
-        }));
+        metadata.push(Some(BitmapMetadata::new(
+            frame.width(),
+            frame.height(),
+            BitmapFormat::Bgra8888,
+        )?));
         total = total.checked_add(bytes).ok_or_else(too_large)?;
     }
     let mut buffer = SharedBuffer::new(total)?;

@@ -29,8 +29,8 @@ use crate::value::{Gfx, Value, gfx_field_names};
 /// | `Variant<...>` | `{"<index>": value}` or `{"<type>": value}` with the alternative's type as the `.ipc` language writes it (`{"1": "hi"}`, `{"String": "hi"}`) |
 /// | `IPC::File` | `"@path"` or `{"path": "..."}`: the file opened read-only |
 /// | `Core::AnonymousBuffer` | `"@path"`, `{"size": 4096}`, `{"text": "..."}`, `{"head": "<hex>", "size": n}`; `{"valid": false}` for the invalid buffer |
-/// | `Gfx::ShareableBitmap` | `{"width": 2, "height": 2, "format": "BGRA8888"}` (zeroed pixels; `format` defaults to `BGRA8888`; `pitch` optional); `{"valid": false}` |
-/// | `Gfx::BitmapSequence` | `{"frames": [{"width": 1, "height": 1}, null]}` (frames as bitmaps, `null` for absent; `pitch`, `offset`, `size` optional) |
+/// | `Gfx::ShareableBitmap` | `{"width": 2, "height": 2, "format": "BGRA8888"}` (zeroed pixels; `format` defaults to `BGRA8888`; `pitch` optional, and must be `width * 4`: the wire carries packed rows only); `{"valid": false}` |
+/// | `Gfx::BitmapSequence` | `{"frames": [{"width": 1, "height": 1}, null]}` (frames as bitmaps, `null` for absent; a frame's `size_in_bytes` optional, at least `width * 4 * height`; its `offset` optional, and must be where the frame falls, right after the previous present frame; the buffer's `size` optional) |
 /// | `Gfx::IntRect`, ... | an object of its fields (`{"x": 1, "y": 2, "width": 3, "height": 4}`), or an array of them in wire order |
 /// | `Gfx::Color` | `"#rrggbb"`, `"#rrggbbaa"`, an ARGB number, or `{"red": 1, "green": 2, "blue": 3, "alpha": 255}` (`alpha` optional) |
 ///

@@ -157,26 +157,21 @@ pub(super) fn parse_bitmap(ty: &IdlType, json: &Json) -> Result<ShareableBitmap,
     let width = fields.required_u32("width")?;
     let height = fields.required_u32("height")?;
     let format = fields.format()?;
-    match fields.u32("pitch")? {
-        None => ShareableBitmap::new(width, height, format).map_err(shm),
-        Some(pitch) => {
-            // Check the sides and the pitch before making any memory: an
-            // empty buffer gets the layout's own error message.
-            let sides = 1..=courier::shm::MAX_BITMAP_DIMENSION;
-            let fits = sides.contains(&width)
-                && sides.contains(&height)
-                && u64::from(pitch) >= u64::from(width) * 4;
-            if !fits {
-                let empty = SharedBuffer::invalid();
-                return ShareableBitmap::from_buffer(width, height, pitch, format, empty)
-                    .map_err(shm);
-            }
-            let size = u64::from(pitch) * u64::from(height);
-            let size = usize::try_from(size).unwrap_or(usize::MAX);
-            let buffer = SharedBuffer::new(size).map_err(shm)?;
-            ShareableBitmap::from_buffer(width, height, pitch, format, buffer).map_err(shm)
+    if let Some(pitch) = fields.u32("pitch")? {
+        // The wire carries no pitch: the receiver reads packed rows.
+        let packed = u64::from(width) * 4;
+        if u64::from(pitch) != packed {
+            return Err(bad_json(
+                ty,
+                json,
+                format!(
+                    "`pitch` is {pitch}, but a Gfx::ShareableBitmap travels with packed rows, \
+                     width * 4 = {packed} bytes apart; give {packed} or leave `pitch` out"
+                ),
+            ));
         }
     }
+    ShareableBitmap::new(width, height, format).map_err(shm)
 }
 
 pub(super) fn parse_sequence(ty: &IdlType, json: &Json) -> Result<BitmapSequence, ArgError> {
@@ -193,7 +188,8 @@ pub(super) fn parse_sequence(ty: &IdlType, json: &Json) -> Result<BitmapSequence
     };
     let frame_ty = IdlType::Bitmap;
     let mut metadata = Vec::with_capacity(frames.len());
-    let mut packed_end: u64 = 0;
+    // Where the next present frame starts: frames lie back to back.
+    let mut offset: u64 = 0;
     let mut laid_out = size.is_some();
     for (index, frame) in frames.iter().enumerate() {
         let in_frame = |e: ArgError| e.in_field(format!("frames[{index}]"));
@@ -204,41 +200,40 @@ pub(super) fn parse_sequence(ty: &IdlType, json: &Json) -> Result<BitmapSequence
         let fields = Fields::new(
             &frame_ty,
             frame,
-            &["width", "height", "pitch", "format", "offset"],
+            &["width", "height", "format", "size_in_bytes", "offset"],
             "a frame is {\"width\": w, \"height\": h} or null",
         )
         .map_err(in_frame)?;
         let width = fields.required_u32("width").map_err(in_frame)?;
         let height = fields.required_u32("height").map_err(in_frame)?;
         let format = fields.format().map_err(in_frame)?;
-        let pitch = fields.u32("pitch").map_err(in_frame)?;
-        let offset = fields.u32("offset").map_err(in_frame)?;
-        laid_out |= pitch.is_some() || offset.is_some();
-        let pitch = pitch.unwrap_or(width.saturating_mul(4));
-        let offset = offset.unwrap_or(u32::try_from(packed_end).unwrap_or(u32::MAX));
-        packed_end = u64::from(offset) + u64::from(pitch) * u64::from(height);
-        metadata.push(Some(BitmapMetadata {
-            width,
-            height,
-            pitch,
-            format,
-            offset,
-        }));
+        let mut frame_metadata =
+            BitmapMetadata::new(width, height, format).map_err(|e| in_frame(shm(e)))?;
+        if let Some(size_in_bytes) = fields.u32("size_in_bytes").map_err(in_frame)? {
+            laid_out = true;
+            frame_metadata.size_in_bytes = u64::from(size_in_bytes);
+        }
+        if let Some(given) = fields.u32("offset").map_err(in_frame)? {
+            if u64::from(given) != offset {
+                let detail = format!(
+                    "`offset` is {given}, but frames lie back to back on the wire: this one \
+                     starts at {offset}; leave `offset` out, or set the previous frames' \
+                     `size_in_bytes`"
+                );
+                return Err(in_frame(bad_json(&frame_ty, frame, detail)));
+            }
+        }
+        offset = offset.saturating_add(frame_metadata.size_in_bytes);
+        metadata.push(Some(frame_metadata));
     }
     if !laid_out {
         let shapes: Vec<_> = metadata
             .iter()
-            .map(|m| m.map(|m| (m.width, m.height, m.format)))
+            .map(|m| m.map(|m| (m.width(), m.height(), m.format)))
             .collect();
         return BitmapSequence::new(&shapes).map_err(shm);
     }
-    let end = metadata
-        .iter()
-        .flatten()
-        .map(|m| u64::from(m.offset) + u64::from(m.pitch) * u64::from(m.height))
-        .max()
-        .unwrap_or(0);
-    let size = size.map_or(end, u64::from);
+    let size = size.map_or(offset, u64::from);
     let size = usize::try_from(size).unwrap_or(usize::MAX);
     let buffer = if size == 0 {
         SharedBuffer::invalid()

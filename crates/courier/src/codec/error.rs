@@ -76,6 +76,14 @@ pub enum DecodeErrorKind {
     /// An operating-system call needed to take the value failed (`fstat` or
     /// `mmap` of a received buffer).
     Io(String),
+    /// A bitmap (`Gfx::ShareableBitmap`, or a frame of a
+    /// `Gfx::BitmapSequence`) with a scale factor other than 1. courier
+    /// keeps bitmaps at scale 1 only, so it refuses a HiDPI bitmap rather
+    /// than map the wrong number of bytes.
+    UnsupportedBitmapScale {
+        /// The scale factor read from the wire.
+        scale: i64,
+    },
     /// A message id the endpoint does not define (generated
     /// `Endpoint::decode_message` returns it).
     UnknownMessage {
@@ -186,6 +194,11 @@ impl fmt::Display for DecodeError {
                  size it sends and never shrink it (courier's SharedBuffer::new does both)"
             ),
             DecodeErrorKind::Io(why) => write!(f, "could not take a received resource: {why}"),
+            DecodeErrorKind::UnsupportedBitmapScale { scale } => write!(
+                f,
+                "bitmap scale factor {scale} is not supported: courier takes bitmaps at scale 1 \
+                 only; the sender must send its pixels at scale 1"
+            ),
             DecodeErrorKind::UnknownMessage { endpoint, id } => write!(
                 f,
                 "endpoint `{endpoint}` has no message with id {id}; \
@@ -224,6 +237,22 @@ pub enum EncodeError {
     /// `Encode` impl).
     #[error("{0}")]
     Invalid(String),
+    /// A `Gfx::ShareableBitmap` whose rows are further apart than its pixels
+    /// need. The wire carries no pitch: the receiver reads the rows packed,
+    /// `width * 4` bytes apart, as SerenityOS does.
+    #[error(
+        "a bitmap {width} pixels wide with rows {pitch} bytes apart cannot be sent: \
+         Gfx::ShareableBitmap carries no pitch, so the receiver reads rows {packed} bytes apart; \
+         send ShareableBitmap::to_packed() (a copy with packed rows) instead"
+    )]
+    BitmapNotPacked {
+        /// The bitmap's width in pixels.
+        width: u32,
+        /// Its bytes from one row to the next.
+        pitch: u32,
+        /// The pitch the wire implies, `width * 4`.
+        packed: u32,
+    },
 }
 
 impl EncodeError {

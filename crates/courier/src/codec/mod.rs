@@ -18,7 +18,7 @@
 //! | `[T; N]` | `u32` count (must be `N`), then each element |
 //! | fds (`OwnedFd`, `File`) | no bytes: the fd travels beside the body |
 //! | `()` | nothing |
-//! | shared memory ([`crate::shm`]) | see each type: a `bool` valid tag, sizes, then an fd |
+//! | shared memory ([`crate::shm`]) | see each type: a `bool` valid tag, then sizes and an fd, in SerenityOS's order |
 //!
 //! Fds are *out of band*: an [`Encoder`] collects them in order next to the
 //! bytes, and a [`Decoder`] hands them out in the same order.

@@ -2,17 +2,20 @@
 
 use std::ops::Range;
 
-use super::{SharedBuffer, ShmError, check_layout};
+use super::{SharedBuffer, ShmError, check_layout, packed_len, sides_of};
 use crate::codec::{Decode, DecodeError, DecodeErrorKind, Decoder, Encode, EncodeError, Encoder};
 use crate::gfx::{Color, IntSize};
 use crate::{Decode as DeriveDecode, Encode as DeriveEncode};
 
 /// How a pixel is laid out in its 4 bytes: SerenityOS's `Gfx::BitmapFormat`.
 ///
-/// On the wire: a `u8`, with SerenityOS's values (`Bgrx8888` = 1,
-/// `Bgra8888` = 2, `Rgba8888` = 3). Names give the byte order in memory.
+/// On the wire: a `u32`, with SerenityOS's values (`Bgrx8888` = 1,
+/// `Bgra8888` = 2, `Rgba8888` = 3), as LibGfx sends it inside a
+/// `Gfx::ShareableBitmap` or a frame of a `Gfx::BitmapSequence`. SerenityOS's
+/// 0 (`Invalid`) and any other value fail to decode with
+/// [`DecodeErrorKind::InvalidTag`]. Names give the byte order in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, DeriveEncode, DeriveDecode)]
-#[repr(u8)]
+#[repr(u32)]
 #[doc(alias = "Gfx::BitmapFormat")]
 pub enum BitmapFormat {
     /// Blue, green, red, then an unused byte: the alpha reads as 255.
@@ -69,19 +72,46 @@ impl BitmapFormat {
 /// A bitmap whose pixels live in shared memory: SerenityOS's
 /// `Gfx::ShareableBitmap`, the `[Bitmap]` parameters of an `.ipc` file.
 ///
-/// Rows are `pitch` bytes apart (at least `width * 4`), the first row at the
-/// start of the buffer. There is also an *invalid* bitmap with no pixels
-/// (SerenityOS's default-constructed `ShareableBitmap`), which is
-/// [`Default`].
+/// Rows are `pitch` bytes apart, the first row at the start of the buffer.
+/// A bitmap made by [`ShareableBitmap::new`] or received from a peer has
+/// packed rows (`pitch = width * 4`), the only layout the wire can describe;
+/// [`ShareableBitmap::from_buffer`] can wrap a buffer with wider rows, but
+/// such a bitmap must be [packed](ShareableBitmap::to_packed) before it is
+/// sent. There is also an *invalid* bitmap with no pixels (SerenityOS's
+/// default-constructed `ShareableBitmap`), which is [`Default`].
 ///
-/// On the wire: a `bool` (valid), then, when valid, `width`, `height`, `pitch`
-/// as `u32`, the [`BitmapFormat`] as a `u8`, then the [`SharedBuffer`]. On
-/// receipt, the sides must be between 1 and
-/// [`MAX_BITMAP_DIMENSION`](super::MAX_BITMAP_DIMENSION), the pitch at least
-/// `width * 4`, and `pitch * height` bytes must fit the buffer; otherwise the
-/// decode fails with [`DecodeErrorKind::Invalid`]. The buffer is checked
-/// first, as any [`SharedBuffer`]: a memory file smaller than the size sent
-/// fails with [`DecodeErrorKind::SharedBufferTooSmall`] (in field `buffer`).
+/// # On the wire
+///
+/// As SerenityOS's LibGfx encodes it:
+///
+/// | field | encoding |
+/// |---|---|
+/// | valid | `bool`; the invalid bitmap ends here |
+/// | pixels | the memory file as the next fd (an `IPC::File`: no bytes in the body) |
+/// | size | `i32` width, `i32` height (a `Gfx::IntSize`) |
+/// | scale | `u32`, always 1 |
+/// | format | `u32`, a [`BitmapFormat`] |
+///
+/// Unlike a [`SharedBuffer`], no size travels with the fd: the receiver
+/// derives it from the shape, `width * 4 * height` bytes, and maps that many
+/// bytes of the file. Encoding a bitmap whose pitch is not `width * 4` fails
+/// with [`EncodeError::BitmapNotPacked`].
+///
+/// # On receipt
+///
+/// - the sides must be between 1 and
+///   [`MAX_BITMAP_DIMENSION`](super::MAX_BITMAP_DIMENSION)
+///   ([`DecodeErrorKind::Invalid`], in field `size`);
+/// - the scale must be 1 ([`DecodeErrorKind::UnsupportedBitmapScale`], in
+///   field `scale`): courier keeps no scale factor, so it refuses a HiDPI
+///   bitmap rather than map the wrong number of bytes;
+/// - the format must be 1, 2 or 3 ([`DecodeErrorKind::InvalidTag`], in field
+///   `format`);
+/// - the fd is then taken as a [`SharedBuffer`] of the derived size, with
+///   every check and protection a received buffer gets (in field `fd`): a
+///   memory file smaller than the pixels fails with
+///   [`DecodeErrorKind::SharedBufferTooSmall`], and a file that could still
+///   shrink is sealed or copied, so no `SIGBUS` is possible.
 ///
 /// # Example
 ///
@@ -94,6 +124,9 @@ impl BitmapFormat {
 /// bitmap.set_pixel(3, 4, Color::RED)?;
 ///
 /// let (bytes, fds) = encode_to_parts(&bitmap)?;
+/// // valid, width 64, height 32, scale 1, format 2; the pixels are the fd.
+/// assert_eq!(bytes, [1, 64, 0, 0, 0, 32, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+/// assert_eq!(fds.len(), 1);
 /// let received: ShareableBitmap = decode_from_parts(&bytes, fds)?;
 /// assert_eq!((received.width(), received.height()), (64, 32));
 /// assert_eq!(received.pixel(3, 4), Some(Color::RED));
@@ -129,7 +162,7 @@ impl ShareableBitmap {
     /// [`SharedBuffer::new`].
     pub fn new(width: u32, height: u32, format: BitmapFormat) -> Result<ShareableBitmap, ShmError> {
         let pitch = width.saturating_mul(BitmapFormat::BYTES_PER_PIXEL);
-        let range = check_layout(width, height, pitch, 0, usize::MAX).map_err(ShmError::Layout)?;
+        let range = check_layout(width, height, pitch, usize::MAX).map_err(ShmError::Layout)?;
         let buffer = SharedBuffer::new(range.end)?;
         Ok(ShareableBitmap {
             inner: Some(Inner {
@@ -142,17 +175,25 @@ impl ShareableBitmap {
         })
     }
 
-    /// A bitmap over an existing buffer, with the checks a received one gets.
+    /// A bitmap over an existing buffer, rows `pitch` bytes apart from its
+    /// start, with the checks a received one gets.
+    ///
+    /// A `pitch` wider than `width * 4` is allowed here, but such a bitmap
+    /// cannot be sent as it is (see [`ShareableBitmap::to_packed`]).
     ///
     /// ```
+    /// use courier::codec::{EncodeError, encode_to_parts};
     /// use courier::shm::{BitmapFormat, ShareableBitmap, SharedBuffer};
     ///
     /// let buffer = SharedBuffer::new(2 * 16)?;
     /// let bitmap = ShareableBitmap::from_buffer(2, 2, 16, BitmapFormat::Rgba8888, buffer)?;
     /// assert_eq!(bitmap.pixels().len(), 32);
+    /// assert!(matches!(encode_to_parts(&bitmap), Err(EncodeError::BitmapNotPacked { .. })));
+    /// assert!(encode_to_parts(&bitmap.to_packed()?).is_ok());
+    ///
     /// let small = SharedBuffer::new(8)?;
     /// assert!(ShareableBitmap::from_buffer(2, 2, 16, BitmapFormat::Rgba8888, small).is_err());
-    /// # Ok::<(), courier::shm::ShmError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
     /// # Errors
@@ -165,7 +206,7 @@ impl ShareableBitmap {
         format: BitmapFormat,
         buffer: SharedBuffer,
     ) -> Result<ShareableBitmap, ShmError> {
-        check_layout(width, height, pitch, 0, buffer.len()).map_err(ShmError::Layout)?;
+        check_layout(width, height, pitch, buffer.len()).map_err(ShmError::Layout)?;
         Ok(ShareableBitmap {
             inner: Some(Inner {
                 width,
@@ -200,6 +241,15 @@ impl ShareableBitmap {
     /// Bytes from one row to the next (0 when invalid).
     pub fn pitch(&self) -> u32 {
         self.inner.as_ref().map_or(0, |i| i.pitch)
+    }
+
+    /// True when the rows are packed (`pitch == width * 4`), the only layout
+    /// the wire can describe, or the bitmap is invalid: such a bitmap can be
+    /// sent as it is.
+    pub fn is_packed(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_none_or(|i| u64::from(i.pitch) == u64::from(i.width) * 4)
     }
 
     /// The pixel format ([`BitmapFormat::default`] when invalid).
@@ -270,6 +320,29 @@ impl ShareableBitmap {
         Ok(())
     }
 
+    /// A copy of this bitmap, in a new buffer, with its rows packed
+    /// (`pitch = width * 4`), so that it can be sent; the invalid bitmap for
+    /// the invalid bitmap. The copy shares no memory with this one.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`ShareableBitmap::new`].
+    pub fn to_packed(&self) -> Result<ShareableBitmap, ShmError> {
+        let Some(inner) = &self.inner else {
+            return Ok(ShareableBitmap::invalid());
+        };
+        let mut copy = ShareableBitmap::new(inner.width, inner.height, inner.format)?;
+        let row_bytes = inner.width as usize * 4;
+        if let Some(target) = copy.pixels_mut() {
+            for (y, row) in target.chunks_exact_mut(row_bytes).enumerate() {
+                if let Some(source) = self.row(y as u32) {
+                    row.copy_from_slice(source);
+                }
+            }
+        }
+        Ok(copy)
+    }
+
     /// Seals the pixels read-only: see [`SharedBuffer::seal_read_only`].
     ///
     /// # Errors
@@ -309,17 +382,36 @@ impl ShareableBitmap {
     }
 }
 
+/// The scale factor courier sends, and the only one it takes.
+const SCALE: u32 = 1;
+
 impl Encode for ShareableBitmap {
     fn encode(&self, encoder: &mut Encoder) -> Result<(), EncodeError> {
         let Some(inner) = &self.inner else {
             return false.encode(encoder);
         };
+        // The sides are at most MAX_BITMAP_DIMENSION (checked on
+        // construction): `width * 4` and the `i32` casts cannot overflow.
+        let packed = inner.width * BitmapFormat::BYTES_PER_PIXEL;
+        if inner.pitch != packed {
+            return Err(EncodeError::BitmapNotPacked {
+                width: inner.width,
+                pitch: inner.pitch,
+                packed,
+            });
+        }
+        let Some(fd) = inner.buffer.fd() else {
+            // Unreachable: construction checked that the buffer holds the
+            // pixels, so it is valid.
+            return Err(EncodeError::Invalid(
+                "a valid bitmap has no shared buffer; make it with ShareableBitmap::new".to_owned(),
+            ));
+        };
         true.encode(encoder)?;
-        inner.width.encode(encoder)?;
-        inner.height.encode(encoder)?;
-        inner.pitch.encode(encoder)?;
-        inner.format.encode(encoder)?;
-        inner.buffer.encode(encoder)
+        encoder.put_fd(fd)?;
+        IntSize::new(inner.width as i32, inner.height as i32).encode(encoder)?;
+        SCALE.encode(encoder)?;
+        inner.format.encode(encoder)
     }
 }
 
@@ -328,23 +420,31 @@ impl Decode for ShareableBitmap {
         if !decoder.decode_field::<bool>("valid")? {
             return Ok(ShareableBitmap::invalid());
         }
-        let width = decoder.decode_field("width")?;
-        let height = decoder.decode_field("height")?;
-        let pitch = decoder.decode_field("pitch")?;
-        let format = decoder.decode_field("format")?;
-        let buffer: SharedBuffer = decoder.decode_field("buffer")?;
-        if !buffer.is_valid() {
-            return Err(DecodeErrorKind::Invalid(
-                "a valid bitmap arrived with an invalid shared buffer".to_owned(),
-            )
-            .into());
+        let fd = decoder.take_fd().map_err(|e| e.in_field("fd"))?;
+        let size: IntSize = decoder.decode_field("size")?;
+        let scale: u32 = decoder.decode_field("scale")?;
+        let format: BitmapFormat = decoder.decode_field("format")?;
+        if scale != SCALE {
+            return Err(DecodeError::from(DecodeErrorKind::UnsupportedBitmapScale {
+                scale: i64::from(scale),
+            })
+            .in_field("scale"));
         }
-        check_layout(width, height, pitch, 0, buffer.len()).map_err(DecodeErrorKind::Invalid)?;
+        let invalid_size = |why| DecodeError::from(DecodeErrorKind::Invalid(why)).in_field("size");
+        let (width, height) = sides_of(size).map_err(invalid_size)?;
+        let len = packed_len(width, height);
+        let len = usize::try_from(len).map_err(|_| {
+            invalid_size(format!(
+                "bitmap of {width}x{height} pixels needs {len} bytes, more than this platform \
+                 can map"
+            ))
+        })?;
+        let buffer = SharedBuffer::from_received(fd, len).map_err(|e| e.in_field("fd"))?;
         Ok(ShareableBitmap {
             inner: Some(Inner {
                 width,
                 height,
-                pitch,
+                pitch: width * BitmapFormat::BYTES_PER_PIXEL,
                 format,
                 buffer,
             }),

@@ -346,7 +346,7 @@ impl SharedBuffer {
     /// Maps a buffer received from a peer once its file can no longer
     /// shrink, after checking that it really holds the `len` bytes it
     /// claims; takes a private copy of a file that cannot be sealed.
-    fn from_received(fd: OwnedFd, len: usize) -> Result<SharedBuffer, DecodeError> {
+    pub(super) fn from_received(fd: OwnedFd, len: usize) -> Result<SharedBuffer, DecodeError> {
         let stat = fstat_received(&fd)?;
         let file_type = FileType::from_raw_mode(stat.st_mode);
         if file_type != FileType::RegularFile {

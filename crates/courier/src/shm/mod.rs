@@ -7,6 +7,8 @@
 //! - [`BitmapSequence`]: SerenityOS's `Gfx::BitmapSequence`, several frames
 //!   back to back in one [`SharedBuffer`].
 //!
+//! Each is encoded as SerenityOS's LibCore and LibGfx encode it, so a body
+//! is byte-identical to the C++ system's (each type's docs give the layout).
 //! Sending one duplicates the fd; the receiver maps the same memory, so a
 //! write on either side is seen by the other without another message.
 //!
@@ -16,9 +18,13 @@
 //! peer gets a decode error instead of a `SIGBUS`: a buffer's size against
 //! the real size of its file (`fstat`), failing with
 //! [`DecodeErrorKind::SharedBufferTooSmall`](crate::codec::DecodeErrorKind::SharedBufferTooSmall);
-//! a bitmap's rows and every frame of a sequence against the buffer, failing
-//! with [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid)
-//! (the buffer itself is checked first, as a [`SharedBuffer`]).
+//! a bitmap's pixels (`width * 4 * height` bytes, derived from its size,
+//! since no byte count travels with its fd) the same way; every frame of a
+//! sequence against the buffer, failing with
+//! [`DecodeErrorKind::Invalid`](crate::codec::DecodeErrorKind::Invalid)
+//! (the buffer itself is checked first, as a [`SharedBuffer`]). A scale
+//! factor other than 1 is refused with
+//! [`DecodeErrorKind::UnsupportedBitmapScale`](crate::codec::DecodeErrorKind::UnsupportedBitmapScale).
 //!
 //! A received file that could still **shrink** is never mapped: the receiver
 //! maps only files sealed against shrinking (courier's own buffers are
@@ -117,38 +123,61 @@ pub enum ShmError {
 /// The largest width or height a received bitmap may have.
 pub const MAX_BITMAP_DIMENSION: u32 = 32768;
 
-/// Checks one bitmap (or frame) layout against the buffer that holds it:
-/// dimensions in `1..=MAX_BITMAP_DIMENSION`, `pitch >= width * 4`, and
-/// `offset + pitch * height <= buffer_len`, all in checked arithmetic.
-/// Returns the byte range of the pixels.
-pub(crate) fn check_layout(
-    width: u32,
-    height: u32,
-    pitch: u32,
-    offset: u32,
-    buffer_len: usize,
-) -> Result<std::ops::Range<usize>, String> {
+/// Checks a bitmap's sides: each in `1..=MAX_BITMAP_DIMENSION`.
+pub(crate) fn check_sides(width: u32, height: u32) -> Result<(), String> {
     if width == 0 || height == 0 || width > MAX_BITMAP_DIMENSION || height > MAX_BITMAP_DIMENSION {
         return Err(format!(
             "bitmap of {width}x{height} pixels: each side must be between 1 and \
              {MAX_BITMAP_DIMENSION}"
         ));
     }
-    let row_bytes = u64::from(width) * 4;
+    Ok(())
+}
+
+/// The sides of a size read from the wire (`i32`s), checked as
+/// [`check_sides`] does.
+pub(crate) fn sides_of(size: crate::gfx::IntSize) -> Result<(u32, u32), String> {
+    match (u32::try_from(size.width), u32::try_from(size.height)) {
+        (Ok(width), Ok(height)) => check_sides(width, height).map(|()| (width, height)),
+        _ => Err(format!(
+            "bitmap of {}x{} pixels: each side must be between 1 and {MAX_BITMAP_DIMENSION}",
+            size.width, size.height
+        )),
+    }
+}
+
+/// The bytes of a bitmap whose rows are packed (`width * 4` bytes apart),
+/// as SerenityOS lays out every bitmap it sends: `width * 4 * height`.
+/// Exact for any `u32` sides.
+pub(crate) fn packed_len(width: u32, height: u32) -> u64 {
+    u64::from(width) * u64::from(BitmapFormat::BYTES_PER_PIXEL) * u64::from(height)
+}
+
+/// Checks one bitmap layout against the buffer that holds it: sides in
+/// `1..=MAX_BITMAP_DIMENSION`, `pitch >= width * 4`, and
+/// `pitch * height <= buffer_len`, all in checked arithmetic. Returns the
+/// byte range of the pixels (from the start of the buffer).
+pub(crate) fn check_layout(
+    width: u32,
+    height: u32,
+    pitch: u32,
+    buffer_len: usize,
+) -> Result<std::ops::Range<usize>, String> {
+    check_sides(width, height)?;
+    let row_bytes = u64::from(width) * u64::from(BitmapFormat::BYTES_PER_PIXEL);
     if u64::from(pitch) < row_bytes {
         return Err(format!(
             "bitmap pitch of {pitch} bytes is less than its {width} pixels of 4 bytes need \
              ({row_bytes} bytes)"
         ));
     }
-    let size = u64::from(pitch) * u64::from(height);
-    let end = u64::from(offset) + size;
+    let end = u64::from(pitch) * u64::from(height);
     if end > buffer_len as u64 {
         return Err(format!(
-            "bitmap rows need bytes {offset}..{end} ({height} rows of {pitch} bytes) \
-             but the shared buffer holds only {buffer_len} bytes"
+            "bitmap rows need {end} bytes ({height} rows of {pitch} bytes) but the shared \
+             buffer holds only {buffer_len} bytes"
         ));
     }
-    // Both fit in usize: `end <= buffer_len`.
-    Ok(offset as usize..end as usize)
+    // Fits in usize: `end <= buffer_len`.
+    Ok(0..end as usize)
 }

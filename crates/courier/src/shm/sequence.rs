@@ -2,46 +2,133 @@
 
 use std::ops::Range;
 
-use super::{BitmapFormat, ShareableBitmap, SharedBuffer, ShmError, check_layout};
+use super::{
+    BitmapFormat, ShareableBitmap, SharedBuffer, ShmError, check_sides, packed_len, sides_of,
+};
 use crate::codec::{Decode, DecodeError, DecodeErrorKind, Decoder, Encode, EncodeError, Encoder};
+use crate::gfx::IntSize;
 use crate::{Decode as DeriveDecode, Encode as DeriveEncode};
 
-/// Where one frame of a [`BitmapSequence`] lies in the shared buffer.
+/// One frame of a [`BitmapSequence`] as the wire describes it: SerenityOS's
+/// `Gfx::BitmapMetadata`.
 ///
-/// On the wire: `width`, `height`, `pitch` as `u32`, the format as a `u8`,
-/// then `offset` as a `u32`.
+/// On the wire, in this order: the format as a `u32`, the size as a
+/// `Gfx::IntSize` (`i32` width, `i32` height), the scale as an `i32`, and
+/// `size_in_bytes` as a `u64` (C++'s `size_t` on a 64-bit system). The frame
+/// carries no offset: its pixels follow the previous present frame's in the
+/// sequence's buffer (see [`BitmapSequence::frame_offset`]), rows packed
+/// (`width * 4` bytes apart).
+///
+/// ```
+/// use courier::gfx::IntSize;
+/// use courier::shm::{BitmapFormat, BitmapMetadata};
+///
+/// let frame = BitmapMetadata::new(3, 2, BitmapFormat::Rgba8888)?;
+/// assert_eq!(frame.size, IntSize::new(3, 2));
+/// assert_eq!((frame.scale, frame.size_in_bytes), (1, 24));
+/// assert_eq!((frame.width(), frame.height(), frame.pitch()), (3, 2, 12));
+/// # Ok::<(), courier::shm::ShmError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DeriveEncode, DeriveDecode)]
+#[doc(alias = "Gfx::BitmapMetadata")]
 pub struct BitmapMetadata {
-    /// Width in pixels.
-    pub width: u32,
-    /// Height in pixels.
-    pub height: u32,
-    /// Bytes from one row to the next, at least `width * 4`.
-    pub pitch: u32,
     /// The pixel format.
     pub format: BitmapFormat,
-    /// Where the first row starts in the buffer.
-    pub offset: u32,
+    /// Width and height in pixels.
+    pub size: IntSize,
+    /// The scale factor; courier makes and takes 1 only.
+    pub scale: i32,
+    /// The bytes the frame takes in the buffer: at least
+    /// `width * 4 * height` (the pixels, rows packed); the next frame starts
+    /// this many bytes later.
+    pub size_in_bytes: u64,
 }
 
 impl BitmapMetadata {
-    /// Checks this frame against a buffer of `buffer_len` bytes and returns
-    /// the byte range of its pixels.
-    fn range(&self, buffer_len: usize) -> Result<Range<usize>, String> {
-        check_layout(self.width, self.height, self.pitch, self.offset, buffer_len)
+    /// The metadata of a frame of `width` x `height` pixels at scale 1, rows
+    /// packed: `size_in_bytes = width * 4 * height`.
+    ///
+    /// # Errors
+    ///
+    /// [`ShmError::Layout`] when a side is 0 or larger than
+    /// [`MAX_BITMAP_DIMENSION`](super::MAX_BITMAP_DIMENSION).
+    pub fn new(width: u32, height: u32, format: BitmapFormat) -> Result<BitmapMetadata, ShmError> {
+        check_sides(width, height).map_err(ShmError::Layout)?;
+        Ok(BitmapMetadata {
+            format,
+            // Both fit: at most MAX_BITMAP_DIMENSION.
+            size: IntSize::new(width as i32, height as i32),
+            scale: 1,
+            size_in_bytes: packed_len(width, height),
+        })
     }
+
+    /// Width in pixels (0 when the size's width is negative).
+    pub fn width(&self) -> u32 {
+        u32::try_from(self.size.width).unwrap_or(0)
+    }
+
+    /// Height in pixels (0 when the size's height is negative).
+    pub fn height(&self) -> u32 {
+        u32::try_from(self.size.height).unwrap_or(0)
+    }
+
+    /// Bytes from one row to the next: `width * 4` (rows are packed).
+    pub fn pitch(&self) -> u32 {
+        self.width().saturating_mul(BitmapFormat::BYTES_PER_PIXEL)
+    }
+
+    /// Checks the frame on its own: scale, sides, and a `size_in_bytes`
+    /// that holds its pixels.
+    fn check(&self) -> Result<(), FrameFault> {
+        if self.scale != 1 {
+            return Err(FrameFault::Scale(self.scale));
+        }
+        let (width, height) = sides_of(self.size).map_err(FrameFault::Layout)?;
+        let needed = packed_len(width, height);
+        if self.size_in_bytes < needed {
+            return Err(FrameFault::Layout(format!(
+                "a frame of {width}x{height} pixels needs {needed} bytes but its size_in_bytes \
+                 is {}",
+                self.size_in_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Why a frame does not fit.
+enum FrameFault {
+    /// A scale factor other than 1.
+    Scale(i32),
+    /// Sides, size or place in the buffer.
+    Layout(String),
 }
 
 /// Frames (some possibly absent) sharing one buffer: SerenityOS's
 /// `Gfx::BitmapSequence`, for animations and multi-page images.
 ///
-/// On the wire: a `u32` count, then for each frame a `bool` (present) and,
-/// when present, its [`BitmapMetadata`]; then the [`SharedBuffer`] holding
-/// every frame. On receipt each present frame is checked as a
-/// [`ShareableBitmap`] is, and its `offset + pitch * height` must fit the
-/// buffer; otherwise the decode fails with [`DecodeErrorKind::Invalid`] naming
-/// the frame. A memory file smaller than the buffer's size fails first, with
-/// [`DecodeErrorKind::SharedBufferTooSmall`] (in field `buffer`).
+/// # On the wire
+///
+/// As SerenityOS's LibGfx encodes it: a `Vector<Optional<BitmapMetadata>>`
+/// (a `u32` count, then per frame a `bool` present and, when present, its
+/// [`BitmapMetadata`]), then one [`SharedBuffer`] (`Core::AnonymousBuffer`:
+/// `bool` valid, `u32` size, the fd) in which the present frames' pixels lie
+/// back to back, in order, each `size_in_bytes` long, rows packed. A sequence
+/// with no present frame sends the invalid buffer.
+///
+/// # On receipt
+///
+/// The buffer is checked first, as any [`SharedBuffer`] (a memory file
+/// smaller than its size fails with
+/// [`DecodeErrorKind::SharedBufferTooSmall`], in field `buffer`). Then the
+/// receiver walks the present frames with a running offset, as SerenityOS
+/// does: each frame's scale must be 1
+/// ([`DecodeErrorKind::UnsupportedBitmapScale`]), its sides between 1 and
+/// [`MAX_BITMAP_DIMENSION`](super::MAX_BITMAP_DIMENSION), its
+/// `size_in_bytes` at least its pixels' `width * 4 * height`, and
+/// `offset + size_in_bytes` must neither overflow nor run past the buffer
+/// ([`DecodeErrorKind::Invalid`]); errors name the frame (`frames[2]`).
 ///
 /// # Example
 ///
@@ -55,6 +142,7 @@ impl BitmapMetadata {
 ///     Some((1, 1, BitmapFormat::Rgba8888)),
 /// ])?;
 /// frames.frame_pixels_mut(2).unwrap().copy_from_slice(&[1, 2, 3, 4]);
+/// assert_eq!(frames.frame_offset(2), Some(16));
 ///
 /// let (bytes, fds) = encode_to_parts(&frames)?;
 /// let received: BitmapSequence = decode_from_parts(&bytes, fds)?;
@@ -67,15 +155,16 @@ impl BitmapMetadata {
 #[derive(Debug, Default)]
 #[doc(alias = "Gfx::BitmapSequence")]
 pub struct BitmapSequence {
-    /// Every present frame fits `buffer` (checked on construction).
+    /// Every present frame fits `buffer` at its running offset (checked on
+    /// construction, so the offsets cannot overflow).
     frames: Vec<Option<BitmapMetadata>>,
     buffer: SharedBuffer,
 }
 
 impl BitmapSequence {
     /// A sequence of zeroed frames of the given `(width, height, format)`,
-    /// packed one after the other (`pitch = width * 4`) in a new buffer;
-    /// `None` entries are absent frames.
+    /// packed one after the other in a new buffer; `None` entries are absent
+    /// frames.
     ///
     /// # Errors
     ///
@@ -91,31 +180,21 @@ impl BitmapSequence {
                 metadata.push(None);
                 continue;
             };
-            let pitch = width.saturating_mul(BitmapFormat::BYTES_PER_PIXEL);
-            let offset = u32::try_from(total).map_err(|_| ShmError::TooLarge {
-                len: usize::try_from(total).unwrap_or(usize::MAX),
-            })?;
-            let range = check_layout(width, height, pitch, 0, usize::MAX)
-                .map_err(|why| ShmError::Layout(format!("frame {index}: {why}")))?;
-            total += range.end as u64;
-            metadata.push(Some(BitmapMetadata {
-                width,
-                height,
-                pitch,
-                format,
-                offset,
-            }));
+            let frame =
+                BitmapMetadata::new(width, height, format).map_err(|error| match error {
+                    ShmError::Layout(why) => ShmError::Layout(format!("frame {index}: {why}")),
+                    other => other,
+                })?;
+            total = total.saturating_add(frame.size_in_bytes);
+            metadata.push(Some(frame));
         }
-        let len = usize::try_from(total).map_err(|_| ShmError::TooLarge { len: usize::MAX })?;
+        let len = usize::try_from(total).unwrap_or(usize::MAX);
         let buffer = if len == 0 {
             SharedBuffer::invalid()
         } else {
             SharedBuffer::new(len)?
         };
-        Ok(BitmapSequence {
-            frames: metadata,
-            buffer,
-        })
+        BitmapSequence::from_parts(metadata, buffer)
     }
 
     /// A sequence holding copies of `bitmaps` (`None` and invalid bitmaps
@@ -152,17 +231,26 @@ impl BitmapSequence {
     }
 
     /// A sequence over an existing buffer, with the checks a received one
-    /// gets.
+    /// gets: the present frames lie back to back from the start of
+    /// `buffer`, each `size_in_bytes` long.
     ///
     /// # Errors
     ///
-    /// [`ShmError::Layout`] naming the first frame that does not fit.
+    /// [`ShmError::Layout`] naming the first frame that does not fit (or
+    /// whose scale is not 1).
     pub fn from_parts(
         frames: Vec<Option<BitmapMetadata>>,
         buffer: SharedBuffer,
     ) -> Result<BitmapSequence, ShmError> {
-        check_frames(&frames, buffer.len())
-            .map_err(|(index, why)| ShmError::Layout(format!("frame {index}: {why}")))?;
+        check_frames(&frames, buffer.len()).map_err(|(index, fault)| {
+            let why = match fault {
+                FrameFault::Scale(scale) => format!(
+                    "scale factor {scale} is not supported; courier lays out frames at scale 1"
+                ),
+                FrameFault::Layout(why) => why,
+            };
+            ShmError::Layout(format!("frame {index}: {why}"))
+        })?;
         Ok(BitmapSequence { frames, buffer })
     }
 
@@ -186,27 +274,35 @@ impl BitmapSequence {
         self.frames.get(index)?.as_ref()
     }
 
+    /// Where frame `index`'s pixels start in the buffer: the sum of the
+    /// `size_in_bytes` of the present frames before it. `None` when absent
+    /// or past the end.
+    pub fn frame_offset(&self, index: usize) -> Option<usize> {
+        Some(self.frame_range(index)?.start)
+    }
+
     /// The buffer holding every frame.
     pub fn buffer(&self) -> &SharedBuffer {
         &self.buffer
     }
 
-    /// Frame `index`'s `pitch * height` bytes, `None` when absent or past the
-    /// end. The peer may change them: see [`SharedBuffer::as_slice`].
+    /// Frame `index`'s `width * 4 * height` bytes of pixels, rows packed;
+    /// `None` when absent or past the end. The peer may change them: see
+    /// [`SharedBuffer::as_slice`].
     pub fn frame_pixels(&self, index: usize) -> Option<&[u8]> {
-        let range = self.frame(index)?.range(self.buffer.len()).ok()?;
+        let range = self.frame_range(index)?;
         self.buffer.as_slice().get(range)
     }
 
-    /// Frame `index`'s bytes, writable; `None` when absent, past the end, or
-    /// the buffer is read-only.
+    /// Frame `index`'s pixels, writable; `None` when absent, past the end,
+    /// or the buffer is read-only.
     pub fn frame_pixels_mut(&mut self, index: usize) -> Option<&mut [u8]> {
-        let range = self.frame(index)?.range(self.buffer.len()).ok()?;
+        let range = self.frame_range(index)?;
         self.buffer.as_mut_slice()?.get_mut(range)
     }
 
-    /// A copy of frame `index` as a bitmap of its own (in a new buffer, rows
-    /// packed), `Ok(None)` when absent or past the end.
+    /// A copy of frame `index` as a bitmap of its own (in a new buffer),
+    /// `Ok(None)` when absent or past the end.
     ///
     /// # Errors
     ///
@@ -215,29 +311,56 @@ impl BitmapSequence {
         let (Some(frame), Some(pixels)) = (self.frame(index), self.frame_pixels(index)) else {
             return Ok(None);
         };
-        let mut bitmap = ShareableBitmap::new(frame.width, frame.height, frame.format)?;
-        let row_bytes = frame.width as usize * 4;
+        let mut bitmap = ShareableBitmap::new(frame.width(), frame.height(), frame.format)?;
         if let Some(target) = bitmap.pixels_mut() {
-            for (target_row, source_row) in target
-                .chunks_exact_mut(row_bytes)
-                .zip(pixels.chunks(frame.pitch as usize))
-            {
-                target_row.copy_from_slice(&source_row[..row_bytes]);
+            // Both are the frame's pixels, rows packed: the same length.
+            if target.len() == pixels.len() {
+                target.copy_from_slice(pixels);
             }
         }
         Ok(Some(bitmap))
     }
+
+    /// The byte range of frame `index`'s pixels: walks the frames before it
+    /// (construction checked that no sum overflows or passes the buffer).
+    fn frame_range(&self, index: usize) -> Option<Range<usize>> {
+        let frame = self.frame(index)?;
+        let offset: u64 = self.frames[..index]
+            .iter()
+            .flatten()
+            .map(|frame| frame.size_in_bytes)
+            .sum();
+        let start = usize::try_from(offset).ok()?;
+        let len = usize::try_from(packed_len(frame.width(), frame.height())).ok()?;
+        Some(start..start.checked_add(len)?)
+    }
 }
 
-/// Checks every present frame against a buffer of `buffer_len` bytes.
+/// Walks the present frames with a running offset, as SerenityOS's receiver
+/// does, checking each against a buffer of `buffer_len` bytes; fails with
+/// the first frame that does not fit.
 fn check_frames(
     frames: &[Option<BitmapMetadata>],
     buffer_len: usize,
-) -> Result<(), (usize, String)> {
+) -> Result<(), (usize, FrameFault)> {
+    let mut offset: u64 = 0;
     for (index, frame) in frames.iter().enumerate() {
-        if let Some(frame) = frame {
-            frame.range(buffer_len).map_err(|why| (index, why))?;
-        }
+        let Some(frame) = frame else {
+            continue;
+        };
+        frame.check().map_err(|fault| (index, fault))?;
+        let end = offset
+            .checked_add(frame.size_in_bytes)
+            .filter(|end| *end <= buffer_len as u64)
+            .ok_or_else(|| {
+                let why = format!(
+                    "the frame needs {} bytes from offset {offset} but the shared buffer holds \
+                     only {buffer_len} bytes",
+                    frame.size_in_bytes
+                );
+                (index, FrameFault::Layout(why))
+            })?;
+        offset = end;
     }
     Ok(())
 }
@@ -253,10 +376,17 @@ impl Decode for BitmapSequence {
     fn decode(decoder: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let frames: Vec<Option<BitmapMetadata>> = decoder.decode_field("frames")?;
         let buffer: SharedBuffer = decoder.decode_field("buffer")?;
-        check_frames(&frames, buffer.len()).map_err(|(index, why)| {
-            DecodeError::from(DecodeErrorKind::Invalid(why))
-                .in_field(format!("[{index}]"))
-                .in_field("frames")
+        check_frames(&frames, buffer.len()).map_err(|(index, fault)| {
+            let error = match fault {
+                FrameFault::Scale(scale) => {
+                    DecodeError::from(DecodeErrorKind::UnsupportedBitmapScale {
+                        scale: i64::from(scale),
+                    })
+                    .in_field("scale")
+                }
+                FrameFault::Layout(why) => DecodeError::from(DecodeErrorKind::Invalid(why)),
+            };
+            error.in_field(format!("[{index}]")).in_field("frames")
         })?;
         Ok(BitmapSequence { frames, buffer })
     }
