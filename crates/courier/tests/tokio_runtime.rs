@@ -1154,11 +1154,10 @@ fn after_close_no_handler_sees_another_message_even_one_already_read() {
             .with_handler({
                 let (seen, this) = (Arc::clone(&seen), Arc::clone(&this));
                 move |message: EchoClientMessage| {
-                    if let EchoClientMessage::Event(Event { seq }) = message {
-                        seen.lock().unwrap().push(seq);
-                        if seq == 3 {
-                            this.get().expect("the connection").close();
-                        }
+                    let EchoClientMessage::Event(Event { seq }) = message;
+                    seen.lock().unwrap().push(seq);
+                    if seq == 3 {
+                        this.get().expect("the connection").close();
                     }
                     Reply::none()
                 }
