@@ -16,7 +16,7 @@ use courier::proto::{
     EndpointInfo, Event, FLAG_SHM, FLAG_SHM_NEW_SEGMENT, FrameHeader, ShmDescriptor, Side,
 };
 use courier::{Limits, ProtocolErrorKind};
-use runtime_common::{fd_check, pipe};
+use runtime_common::{fd_check, pattern, pipe};
 use rustix::fs::{MemfdFlags, SealFlags};
 
 const SERVER_MAGIC: u32 = 0x5345_5256;
@@ -116,20 +116,6 @@ fn next_message(connection: &mut Connection) -> (Vec<u8>, Vec<OwnedFd>) {
     }
 }
 
-/// A body of `len` bytes that differs for every `seed`.
-fn body(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let mut out = vec![0u8; len];
-    // Eight bytes per step: fast enough for 64 MiB in a debug build.
-    for chunk in out.chunks_mut(8) {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-    }
-    out
-}
-
 fn checksum(bytes: &[u8]) -> u64 {
     // FNV-1a, over 8-byte words for speed in debug builds.
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
@@ -146,7 +132,7 @@ fn a_64_mib_body_crosses_through_the_pool_intact() {
     let fds = fd_check();
     let mut pair = Pair::open(pool_limits(), pool_limits());
     assert!(pair.client.pool_stats().active && pair.server.pool_stats().active);
-    let sent = body(64 << 20, 1);
+    let sent = pattern(64 << 20, 1);
     let sum = checksum(&sent);
     pair.client
         .send_oneway(SERVER_MAGIC, 7, sent, Vec::new())
@@ -190,7 +176,7 @@ fn small_bodies_and_error_responses_stay_on_the_socket() {
     let mut pair = Pair::open(Limits::default(), Limits::default());
     let threshold = Limits::default().shm_threshold.unwrap() as usize;
     pair.client
-        .send_request(SERVER_MAGIC, 1, body(threshold - 1, 2), Vec::new(), None)
+        .send_request(SERVER_MAGIC, 1, pattern(threshold - 1, 2), Vec::new(), None)
         .unwrap();
     pair.deliver();
     let request_id = match pair.server.poll_event() {
@@ -199,7 +185,7 @@ fn small_bodies_and_error_responses_stay_on_the_socket() {
             body: received,
             ..
         }) => {
-            assert_eq!(received, body(threshold - 1, 2));
+            assert_eq!(received, pattern(threshold - 1, 2));
             id
         }
         other => panic!("{other:?}"),
@@ -225,7 +211,7 @@ fn ten_thousand_large_messages_keep_the_pool_bounded() {
     let fds = fd_check();
     let mut pair = Pair::open(Limits::default(), Limits::default());
     let fds_open = runtime_common::open_fds();
-    let template = body(300 << 10, 3);
+    let template = pattern(300 << 10, 3);
     for round in 0..10_000u32 {
         let mut message = template.clone();
         message[..4].copy_from_slice(&round.to_le_bytes());
@@ -276,7 +262,7 @@ fn ten_thousand_large_messages_keep_the_pool_bounded() {
 fn when_every_segment_is_busy_large_messages_take_the_socket() {
     let fds = fd_check();
     let mut pair = Pair::open(Limits::default(), Limits::default());
-    let bodies: Vec<Vec<u8>> = (0..7).map(|i| body(300 << 10, 10 + i)).collect();
+    let bodies: Vec<Vec<u8>> = (0..7).map(|i| pattern(300 << 10, 10 + i)).collect();
     for message in &bodies {
         pair.client
             .send_oneway(SERVER_MAGIC, 3, message.clone(), Vec::new())
@@ -311,13 +297,13 @@ fn the_message_fds_follow_the_segment_fd_in_order() {
         .send_oneway(
             SERVER_MAGIC,
             3,
-            body(1 << 20, 4),
+            pattern(1 << 20, 4),
             vec![write_a.try_clone().unwrap(), write_b.try_clone().unwrap()],
         )
         .unwrap();
     pair.deliver();
     let (received, received_fds) = next_message(&mut pair.server);
-    assert_eq!(received, body(1 << 20, 4));
+    assert_eq!(received, pattern(1 << 20, 4));
     assert_eq!(received_fds.len(), 2);
     drop((write_a, write_b));
     for (fd, text) in received_fds.into_iter().zip([b"a", b"b"]) {
@@ -338,7 +324,7 @@ fn idle_segments_are_unmapped_on_both_sides_after_the_idle_timeout() {
     let mut pair = Pair::open(Limits::default(), Limits::default());
     let fds_open = runtime_common::open_fds();
     pair.client
-        .send_oneway(SERVER_MAGIC, 3, body(300 << 10, 5), Vec::new())
+        .send_oneway(SERVER_MAGIC, 3, pattern(300 << 10, 5), Vec::new())
         .unwrap();
     // While the segment is in use, no idle timer runs.
     assert_eq!(pair.client.poll_timeout(), None);
@@ -373,10 +359,10 @@ fn idle_segments_are_unmapped_on_both_sides_after_the_idle_timeout() {
 
     // The pool starts again with a fresh segment.
     pair.client
-        .send_oneway(SERVER_MAGIC, 3, body(300 << 10, 6), Vec::new())
+        .send_oneway(SERVER_MAGIC, 3, pattern(300 << 10, 6), Vec::new())
         .unwrap();
     pair.deliver();
-    assert_eq!(next_message(&mut pair.server).0, body(300 << 10, 6));
+    assert_eq!(next_message(&mut pair.server).0, pattern(300 << 10, 6));
     assert_eq!(pair.server.pool_stats().peer_segments, 1);
     assert_eq!(runtime_common::open_fds(), fds_open);
     drop(pair);
@@ -392,12 +378,12 @@ fn a_bigger_message_replaces_a_free_segment_when_the_limits_are_reached() {
     };
     let mut pair = Pair::open(limits.clone(), limits);
     pair.client
-        .send_oneway(SERVER_MAGIC, 3, body(300 << 10, 7), Vec::new())
+        .send_oneway(SERVER_MAGIC, 3, pattern(300 << 10, 7), Vec::new())
         .unwrap();
     pair.deliver();
     next_message(&mut pair.server);
     pair.client
-        .send_oneway(SERVER_MAGIC, 3, body(3 << 20, 8), Vec::new())
+        .send_oneway(SERVER_MAGIC, 3, pattern(3 << 20, 8), Vec::new())
         .unwrap();
     // The drop of the old segment goes first, then the message in the new one.
     let drop_frame = pair.client.poll_transmit().unwrap();
@@ -406,7 +392,7 @@ fn a_bigger_message_replaces_a_free_segment_when_the_limits_are_reached() {
     pair.server
         .handle_input(pair.now, &drop_frame.bytes, drop_frame.fds);
     pair.deliver();
-    assert_eq!(next_message(&mut pair.server).0, body(3 << 20, 8));
+    assert_eq!(next_message(&mut pair.server).0, pattern(3 << 20, 8));
     let stats = pair.client.pool_stats();
     assert_eq!((stats.segments, stats.bytes_mapped), (1, 4 << 20));
     assert_eq!(pair.server.pool_stats().peer_bytes_mapped, 4 << 20);
@@ -429,12 +415,12 @@ fn a_side_without_the_pool_gets_plain_frames() {
         assert!(!pair.client.pool_stats().active);
         assert!(!pair.server.pool_stats().active);
         pair.client
-            .send_oneway(SERVER_MAGIC, 3, body(1 << 20, 9), Vec::new())
+            .send_oneway(SERVER_MAGIC, 3, pattern(1 << 20, 9), Vec::new())
             .unwrap();
         let frame = pair.client.poll_transmit().unwrap();
         assert_eq!(frame.bytes.len(), 20 + (1 << 20));
         pair.server.handle_input(pair.now, &frame.bytes, frame.fds);
-        assert_eq!(next_message(&mut pair.server).0, body(1 << 20, 9));
+        assert_eq!(next_message(&mut pair.server).0, pattern(1 << 20, 9));
         let stats = pair.client.pool_stats();
         assert_eq!((stats.sent_through_pool, stats.pool_fallbacks), (0, 0));
     }
@@ -732,7 +718,7 @@ fn fds_of_a_sender_are_not_spent_on_segments() {
     let before = runtime_common::open_fds();
     let mut pair = Pair::open(Limits::default(), Limits::default());
     pair.client
-        .send_oneway(SERVER_MAGIC, 3, body(300 << 10, 11), Vec::new())
+        .send_oneway(SERVER_MAGIC, 3, pattern(300 << 10, 11), Vec::new())
         .unwrap();
     pair.deliver();
     next_message(&mut pair.server);
@@ -764,7 +750,7 @@ fn the_wire_format_document_pool_example_matches_the_core() {
     client.handle_input(now, &hello.bytes, hello.fds);
 
     client
-        .send_oneway(3613307456, 3, body(300 << 10, 12), Vec::new())
+        .send_oneway(3613307456, 3, pattern(300 << 10, 12), Vec::new())
         .unwrap();
     let frame = client.poll_transmit().unwrap();
     let expected = [
