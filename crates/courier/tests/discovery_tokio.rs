@@ -185,6 +185,27 @@ fn connect_service_says_when_the_service_is_not_running() {
     finish(fds, dir);
 }
 
+/// Runs `server` and checks that a client of this process is refused before
+/// its handshake completes (its policy admits another uid only), then stops
+/// it.
+async fn refuses_this_process(server: MultiServer<EchoServer, EchoClient>, portal: &Portal) {
+    let running = tokio::spawn({
+        let server = server.clone();
+        async move { tokio_common::run_echo(&server).await }
+    });
+    let stream = portal.connect(SERVICE).unwrap();
+    let error = AsyncConnection::<EchoClient, EchoServer>::from_stream(stream)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Handshake(e) if matches!(e.kind(), HandshakeErrorKind::PeerClosed)),
+        "{error}"
+    );
+    assert!(server.clients().is_empty());
+    server.shutdown();
+    within("the server to stop", running).await.unwrap();
+}
+
 #[test]
 fn a_multiserver_applies_its_peer_policy() {
     let fds = fd_check();
@@ -195,21 +216,7 @@ fn a_multiserver_applies_its_peer_policy() {
         let server = MultiServer::<EchoServer, EchoClient>::builder()
             .peer_policy(PeerPolicy::Uids(vec![other_uid]))
             .from_service(portal.bind(SERVICE).unwrap());
-        let running = tokio::spawn({
-            let server = server.clone();
-            async move { tokio_common::run_echo(&server).await }
-        });
-        let stream = portal.connect(SERVICE).unwrap();
-        let error = AsyncConnection::<EchoClient, EchoServer>::from_stream(stream)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&error, Error::Handshake(e) if matches!(e.kind(), HandshakeErrorKind::PeerClosed)),
-            "{error}"
-        );
-        assert!(server.clients().is_empty());
-        server.shutdown();
-        within("the server to stop", running).await.unwrap();
+        refuses_this_process(server, &portal).await;
     });
     finish(fds, dir);
 }
@@ -287,21 +294,7 @@ fn a_multiserver_from_a_service_keeps_the_listener_s_policy_and_says_where_it_li
             server.path(),
             Some(portal.service_path(SERVICE).unwrap().as_path())
         );
-        let running = tokio::spawn({
-            let server = server.clone();
-            async move { tokio_common::run_echo(&server).await }
-        });
-        let stream = portal.connect(SERVICE).unwrap();
-        let error = AsyncConnection::<EchoClient, EchoServer>::from_stream(stream)
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&error, Error::Handshake(e) if matches!(e.kind(), HandshakeErrorKind::PeerClosed)),
-            "{error}"
-        );
-        assert!(server.clients().is_empty());
-        server.shutdown();
-        within("the server to stop", running).await.unwrap();
+        refuses_this_process(server, &portal).await;
     });
     finish(fds, dir);
 }
