@@ -122,7 +122,9 @@ pub(crate) fn emit(
              `courier::Error::Remote` when the service's handler failed, `Disconnected` when the \
              service is gone, `Timeout` after the time given to `with_timeout`. A one-way \
              message's method returns once the message is queued for the connection's task, \
-             which writes it. Clones share the connection."
+             which writes it. Like any future, a method's future sends nothing until it is first \
+             polled (awaited or spawned); `connection().call(..)` queues a request at once. Clones \
+             share the connection."
         }
     });
     let struct_docs = struct_docs.attrs();
