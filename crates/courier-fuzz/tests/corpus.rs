@@ -4,6 +4,16 @@
 //! built in code.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// The targets check that every fd they made is closed by number after
+/// each input, which another test's thread opening an fd meanwhile (taking
+/// a just-freed number) would fail: the tests that run targets take turns.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
@@ -52,12 +62,14 @@ fn every_target_has_a_checked_in_seed_corpus() {
 
 #[test]
 fn idl_corpus_and_regressions() {
+    let _turn = one_at_a_time();
     assert!(run_files("corpus", "idl") > 0);
     run_files("regressions", "idl");
 }
 
 #[test]
 fn decode_corpus_and_regressions() {
+    let _turn = one_at_a_time();
     assert!(run_files("corpus", "decode") > 0);
     run_files("regressions", "decode");
     for (_, data) in courier_fuzz::seeds::seeds("decode") {
@@ -67,6 +79,7 @@ fn decode_corpus_and_regressions() {
 
 #[test]
 fn proto_corpus_and_regressions() {
+    let _turn = one_at_a_time();
     assert!(run_files("corpus", "proto") > 0);
     run_files("regressions", "proto");
     for (_, data) in courier_fuzz::seeds::seeds("proto") {
@@ -76,6 +89,7 @@ fn proto_corpus_and_regressions() {
 
 #[test]
 fn roundtrip_corpus_and_regressions() {
+    let _turn = one_at_a_time();
     assert!(run_files("corpus", "roundtrip") > 0);
     run_files("regressions", "roundtrip");
     for (_, data) in courier_fuzz::seeds::seeds("roundtrip") {
@@ -85,6 +99,7 @@ fn roundtrip_corpus_and_regressions() {
 
 #[test]
 fn the_targets_survive_edge_inputs() {
+    let _turn = one_at_a_time();
     for target in courier_fuzz::TARGETS {
         courier_fuzz::run(target, &[]);
         courier_fuzz::run(target, &[0xff; 64]);
@@ -98,6 +113,7 @@ fn the_targets_survive_edge_inputs() {
 #[test]
 #[should_panic(expected = "no fuzz target")]
 fn an_unknown_target_is_refused() {
+    let _turn = one_at_a_time();
     courier_fuzz::run("nope", b"");
 }
 
