@@ -60,7 +60,7 @@ pub enum Command {
         /// The .ipc files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Write DIR/<file stem>.rs for each file instead of printing to
+        /// Write DIR/STEM.rs (STEM: the file name without .ipc) for each file instead of printing to
         /// standard output.
         #[arg(short = 'o', long = "out-dir", value_name = "DIR")]
         out_dir: Option<PathBuf>,
