@@ -71,15 +71,21 @@ pub trait Request: Message {
 /// connection with `NoMessages` as its local endpoint.
 ///
 /// Its magic is 0 and it decodes nothing: a peer that sends it a message
-/// is disconnected.
+/// is disconnected. Its message type is [`std::convert::Infallible`], so a
+/// closure that handles its messages (where an API asks for one) is written
+/// `|message: Infallible| match message {}`.
 ///
 /// # Example
 ///
 /// ```
-/// use courier::{Endpoint, NoMessages};
+/// use std::convert::Infallible;
+///
+/// use courier::{Endpoint, Handler, NoMessages, Reply};
 ///
 /// assert_eq!(NoMessages::MAGIC, 0);
 /// assert_eq!(NoMessages::message_name(1), None);
+/// fn handles_nothing(_: impl Handler<NoMessages>) {}
+/// handles_nothing(|message: Infallible| -> Reply { match message {} });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NoMessages {}
