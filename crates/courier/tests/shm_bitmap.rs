@@ -641,3 +641,24 @@ fn a_memory_file_smaller_than_claimed_under_a_bitmap_or_a_sequence_is_the_typed_
     assert_eq!(error.path().collect::<Vec<_>>(), ["buffer"]);
     check.finish();
 }
+
+#[test]
+fn a_clone_shares_the_pixels_and_survives_sending_the_original() {
+    let fds = fd_check();
+    let mut bitmap = ShareableBitmap::new(4, 2, BitmapFormat::Bgra8888).unwrap();
+    let kept = bitmap.try_clone().unwrap();
+    assert_eq!(
+        file_identity(kept.buffer().fd().unwrap()),
+        file_identity(bitmap.buffer().fd().unwrap()),
+        "the same memory file"
+    );
+    bitmap.set_pixel(1, 1, Color::RED).unwrap();
+    assert_eq!(kept.pixel(1, 1), Some(Color::RED), "the same pixels");
+    let received = send(&bitmap);
+    drop(bitmap);
+    assert_eq!(received.pixel(1, 1), Some(Color::RED));
+    assert_eq!(kept.pixel(1, 1), Some(Color::RED));
+    assert!(!ShareableBitmap::invalid().try_clone().unwrap().is_valid());
+    drop((kept, received));
+    fds.finish();
+}

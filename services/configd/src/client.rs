@@ -189,7 +189,7 @@ impl Config {
     ///
     /// [`ConfigError::Ipc`]: configd is not running there, or the directory
     /// is unsafe.
-    pub fn connect_in_portal(dir: impl Into<PathBuf>) -> Result<Config, ConfigError> {
+    pub fn connect_in(dir: impl Into<PathBuf>) -> Result<Config, ConfigError> {
         let stream = courier::discovery::Portal::at(dir)
             .connect(SERVICE_NAME)
             .map_err(courier::Error::from)?;

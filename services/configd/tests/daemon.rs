@@ -140,7 +140,7 @@ fn settings_persist_across_restarts() {
     let daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
     assert_eq!(daemon.socket, dirs.portal.join("config"));
     {
-        let config = Config::connect_in_portal(&dirs.portal).unwrap();
+        let config = Config::connect_in(&dirs.portal).unwrap();
         assert_eq!(
             config.read_string("Terminal", "Window", "Title").unwrap(),
             None
@@ -172,7 +172,7 @@ fn settings_persist_across_restarts() {
     daemon.kill();
 
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
     assert_eq!(
         config
             .read_string("Terminal", "Window", "Title")
@@ -251,7 +251,7 @@ fn the_socket_option_binds_a_path() {
 fn sigterm_stops_cleanly() {
     let dirs = dirs();
     let mut daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
     config.write_u32("App", "G", "n", 1).unwrap();
     let pid = rustix::process::Pid::from_child(&daemon.child);
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
@@ -311,7 +311,7 @@ fn a_kill_during_a_write_storm_leaves_whole_files() {
     // 2 MiB of padding per domain, written first.
     let padding = format!("0-{}", "x".repeat(128 * 1024));
     let daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
     for domain in domains {
         for n in 0..16 {
             let key = format!("pad{n}");
@@ -338,7 +338,7 @@ fn a_kill_during_a_write_storm_leaves_whole_files() {
 
     // A new configd serves the same files and has cleaned up.
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
     assert!(config.list_keys("StormA", "Storm").unwrap().len() > 16);
     let leftovers: Vec<_> = std::fs::read_dir(&dirs.config)
         .unwrap()
@@ -364,7 +364,7 @@ fn storm_round(
     let (enough_sender, enough) = mpsc::channel();
     let writers: Vec<_> = (0..STORM_WRITERS)
         .map(|writer| {
-            let config = Config::connect_in_portal(&dirs.portal).unwrap();
+            let config = Config::connect_in(&dirs.portal).unwrap();
             let written = Arc::clone(written);
             let acknowledged = Arc::clone(&acknowledged);
             let acks = Arc::clone(&acks);
@@ -429,8 +429,8 @@ fn storm_round(
 fn monitoring_clients_hear_of_changes_by_others() {
     let dirs = dirs();
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let watcher = Config::connect_in_portal(&dirs.portal).unwrap();
-    let writer = Config::connect_in_portal(&dirs.portal).unwrap();
+    let watcher = Config::connect_in(&dirs.portal).unwrap();
+    let writer = Config::connect_in(&dirs.portal).unwrap();
     let events = monitor(&watcher, "Shared");
     let other_domain = monitor(&watcher, "Elsewhere");
 
@@ -484,7 +484,7 @@ fn monitoring_clients_hear_of_changes_by_others() {
 
     // A callback may call configd itself.
     let (send, receive) = mpsc::channel();
-    let reader = Arc::new(Config::connect_in_portal(&dirs.portal).unwrap());
+    let reader = Arc::new(Config::connect_in(&dirs.portal).unwrap());
     let inner = Arc::clone(&reader);
     reader
         .monitor("Shared", move |_| {
@@ -517,11 +517,11 @@ fn assert_expelled(config: &Config) {
 fn pledges_restrict_and_violations_disconnect() {
     let dirs = dirs();
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let admin = Config::connect_in_portal(&dirs.portal).unwrap();
+    let admin = Config::connect_in(&dirs.portal).unwrap();
     admin.write_string("Secret", "G", "k", "hidden").unwrap();
 
     // Within the pledge, everything works.
-    let app = Config::connect_in_portal(&dirs.portal).unwrap();
+    let app = Config::connect_in(&dirs.portal).unwrap();
     app.pledge(&["Mine"]).unwrap();
     app.write_string("Mine", "G", "k", "v").unwrap();
     assert_eq!(
@@ -537,19 +537,19 @@ fn pledges_restrict_and_violations_disconnect() {
     );
 
     // Reads outside the pledge too.
-    let reader = Config::connect_in_portal(&dirs.portal).unwrap();
+    let reader = Config::connect_in(&dirs.portal).unwrap();
     reader.pledge(&["Mine"]).unwrap();
     assert!(reader.read_string("Secret", "G", "k").is_err());
     assert!(reader.list_groups("Mine").is_err());
 
     // Pledging twice disconnects.
-    let twice = Config::connect_in_portal(&dirs.portal).unwrap();
+    let twice = Config::connect_in(&dirs.portal).unwrap();
     twice.pledge(&["Mine"]).unwrap();
     twice.pledge(&["Mine", "Secret"]).unwrap();
     assert_expelled(&twice);
 
     // Permissive mode: refused quietly, still connected.
-    let quiet = Config::connect_in_portal(&dirs.portal).unwrap();
+    let quiet = Config::connect_in(&dirs.portal).unwrap();
     quiet.enable_permissive_mode().unwrap();
     quiet.pledge(&["Mine"]).unwrap();
     assert_eq!(quiet.read_string("Secret", "G", "k").unwrap(), None);
@@ -565,7 +565,7 @@ fn pledges_restrict_and_violations_disconnect() {
     );
 
     // Permissive mode after a pledge is a violation.
-    let late = Config::connect_in_portal(&dirs.portal).unwrap();
+    let late = Config::connect_in(&dirs.portal).unwrap();
     late.pledge(&["Mine"]).unwrap();
     late.enable_permissive_mode().unwrap();
     assert_expelled(&late);
@@ -586,7 +586,7 @@ fn a_file_edited_by_hand_is_picked_up() {
     )
     .unwrap();
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
     let events = monitor(&config, "Hand");
 
     // Written in place, as `echo > file` or many editors do.
@@ -648,7 +648,7 @@ fn a_file_edited_by_hand_is_picked_up() {
 fn bad_names_are_errors_for_the_caller() {
     let dirs = dirs();
     let _daemon = Daemon::in_portal(&dirs.config, &dirs.portal);
-    let config = Config::connect_in_portal(&dirs.portal).unwrap();
+    let config = Config::connect_in(&dirs.portal).unwrap();
 
     // The client library refuses them before sending.
     for (domain, kind) in [

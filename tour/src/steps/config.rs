@@ -16,10 +16,10 @@ const DOMAIN: &str = "Tour";
 
 /// Runs the step.
 pub fn run(tour: &mut Tour) -> Result<()> {
-    let (watcher, took) = timed(|| Config::connect_in_portal(&tour.portal));
+    let (watcher, took) = timed(|| Config::connect_in(&tour.portal));
     let watcher = watcher.context("client A could not connect to configd")?;
     let writer =
-        Config::connect_in_portal(&tour.portal).context("client B could not connect to configd")?;
+        Config::connect_in(&tour.portal).context("client B could not connect to configd")?;
     tour.report.done(
         "clients A and B connect to configd (service `config`)",
         took,

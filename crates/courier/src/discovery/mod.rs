@@ -107,7 +107,11 @@
 //! children from using the systemd ones, and a process that starts children
 //! should remove `SOCKET_TAKEOVER` from their environment
 //! ([`TAKEOVER_ENV_VARS`]). [`bind_or_take`] takes over when a socket is
-//! passed for the name, and binds otherwise.
+//! passed for the name, and binds otherwise. A tokio service that wants the
+//! variables gone binds before it starts its runtime (`#[tokio::main]` has
+//! started worker threads by the time `main`'s body runs): call
+//! [`bind_or_take`] first, build the runtime, then serve the listener with
+//! `MultiServer::from_service`.
 //!
 //! # Errors
 //!

@@ -78,7 +78,13 @@ impl BitmapFormat {
 /// [`ShareableBitmap::from_buffer`] can wrap a buffer with wider rows, but
 /// such a bitmap must be [packed](ShareableBitmap::to_packed) before it is
 /// sent. There is also an *invalid* bitmap with no pixels (SerenityOS's
-/// default-constructed `ShareableBitmap`), which is [`Default`].
+/// default-constructed `ShareableBitmap`), which is [`Default`]. A peer may
+/// send it wherever a bitmap is expected (it is valid on the wire): a
+/// handler that receives a `[Bitmap]` checks [`is_valid`](Self::is_valid)
+/// before it computes with the sides, which are 0.
+///
+/// Sending a bitmap consumes it; [`try_clone`](Self::try_clone) keeps a
+/// handle to the same pixels (shared, not copied).
 ///
 /// # On the wire
 ///
@@ -341,6 +347,28 @@ impl ShareableBitmap {
             }
         }
         Ok(copy)
+    }
+
+    /// Another handle to the same pixels (the memory file is duplicated, not
+    /// copied): what one writes, the other sees. For the invalid bitmap, the
+    /// invalid bitmap.
+    ///
+    /// # Errors
+    ///
+    /// As [`SharedBuffer::try_clone`].
+    pub fn try_clone(&self) -> Result<ShareableBitmap, ShmError> {
+        let Some(inner) = &self.inner else {
+            return Ok(ShareableBitmap::invalid());
+        };
+        Ok(ShareableBitmap {
+            inner: Some(Inner {
+                width: inner.width,
+                height: inner.height,
+                pitch: inner.pitch,
+                format: inner.format,
+                buffer: inner.buffer.try_clone()?,
+            }),
+        })
     }
 
     /// Seals the pixels read-only: see [`SharedBuffer::seal_read_only`].

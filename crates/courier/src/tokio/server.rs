@@ -339,7 +339,11 @@ impl<L: Endpoint, P: Endpoint> MultiServer<L, P> {
     }
 
     /// The live clients (past their handshake), by increasing id: to send an
-    /// event to all of them, send it to each.
+    /// event to all of them, send it to each. A handler reaches the server
+    /// through a clone captured by the factory (the server is a cheap
+    /// handle): `let all = server.clone(); server.run(move |client|
+    /// Service(MyHandler { client, all: all.clone() }))`; the handler then
+    /// calls `self.all.clients()`.
     pub fn clients(&self) -> Vec<ClientHandle<P>> {
         lock(&self.inner.clients).values().cloned().collect()
     }
