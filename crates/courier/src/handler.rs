@@ -28,7 +28,7 @@ use std::fmt;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tracing::{debug, trace, warn};
+use tracing::{debug, error, trace, warn};
 
 use crate::codec::{Decoder, encode_to_parts};
 use crate::endpoint::{Endpoint, Message};
@@ -39,6 +39,13 @@ use crate::proto::{Connection, MessageRef, RequestId};
 ///
 /// Implemented by generated code for each endpoint's server trait, and for
 /// any closure `FnMut(L::Message) -> Reply`.
+///
+/// A handler that panics (with the default `panic = "unwind"`) does not
+/// take the connection down: the panic is caught and logged, the caller of
+/// a request gets [`Error::Remote`](crate::Error::Remote) saying the
+/// handler panicked and with what message, and the next messages are
+/// handled as usual by the same handler (whose state is as the panic left
+/// it).
 ///
 /// # Example
 ///
@@ -385,8 +392,38 @@ pub(crate) fn dispatch<L: Endpoint, H: Handler<L> + ?Sized>(
         let name = L::message_name(id).unwrap_or("unknown message");
         trace!("handle {}::{name} {message:?}", L::NAME);
     }
-    let reply = handler.handle(message);
+    // A panicking handler is a bug in the service, not the caller's fault:
+    // the caller gets an error response naming it (not a dropped
+    // connection), and the connection and its other messages go on.
+    let reply =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.handle(message))) {
+            Ok(reply) => reply,
+            Err(payload) => {
+                let name = L::message_name(id).unwrap_or("unknown message");
+                let what = panic_message(payload.as_ref());
+                error!("the handler for `{}::{name}` panicked: {what}", L::NAME);
+                return Ok(match request_id {
+                    Some(request_id) => Answer::Error {
+                        request_id,
+                        message: format!("it panicked: {what} (a bug in the service)"),
+                    },
+                    None => Answer::None,
+                });
+            }
+        };
     Ok(answer_for::<L>(id, request_id, reply.kind, true))
+}
+
+/// The message of a panic's payload (`panic!("...")` gives a `&str` or a
+/// `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_owned()
+    }
 }
 
 /// What to send back for `reply` to message `id` (a request when
