@@ -92,12 +92,10 @@ fn serve(args: &Args) -> Result<(), courier::Error> {
         let (server, path) = bind(args)?;
         // Registered before the readiness line, so that a signal sent as
         // soon as it is read is not missed.
-        let terminated = courier::tokio::termination_signals().map_err(courier::Error::Io)?;
-        let shutdown = server.shutdown_handle();
-        tokio::spawn(async move {
-            terminated.await;
-            shutdown.shutdown();
-        });
+        server
+            .shutdown_handle()
+            .shutdown_on_termination_signals()
+            .map_err(courier::Error::Io)?;
         let mut stdout = std::io::stdout().lock();
         // The readiness line: the socket is listening now.
         writeln!(stdout, "ready {}", path.display())

@@ -169,6 +169,37 @@ impl ShutdownHandle {
     pub fn is_shutdown(&self) -> bool {
         *self.shutdown.borrow()
     }
+
+    /// Shuts the server down when the process receives SIGTERM or SIGINT
+    /// ([`termination_signals`](super::termination_signals)): both are
+    /// registered before this returns, so a daemon that calls it before
+    /// printing its readiness line misses no signal; the wait runs on a task
+    /// of the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// The error of installing either signal handler.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn serve(server: courier::tokio::MultiServer<courier::NoMessages, courier::NoMessages>) -> Result<(), courier::Error> {
+    /// server
+    ///     .shutdown_handle()
+    ///     .shutdown_on_termination_signals()
+    ///     .map_err(courier::Error::Io)?;
+    /// println!("ready");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn shutdown_on_termination_signals(self) -> std::io::Result<()> {
+        let terminated = super::termination_signals()?;
+        ::tokio::spawn(async move {
+            terminated.await;
+            self.shutdown();
+        });
+        Ok(())
+    }
 }
 
 type ConnectedHook<P> = Arc<dyn Fn(&ClientHandle<P>) + Send + Sync>;

@@ -18,17 +18,18 @@ use tokio::signal::unix::{SignalKind, signal};
 ///
 /// The error of installing either handler.
 ///
+/// To shut a [`MultiServer`](super::MultiServer) down on either, see
+/// [`ShutdownHandle::shutdown_on_termination_signals`](super::ShutdownHandle::shutdown_on_termination_signals);
+/// await this future yourself to do more first (log, flush).
+///
 /// # Example
 ///
 /// ```no_run
-/// # async fn serve(server: courier::tokio::MultiServer<courier::NoMessages, courier::NoMessages>) -> std::io::Result<()> {
+/// # async fn serve() -> std::io::Result<()> {
 /// let terminated = courier::tokio::termination_signals()?;
-/// let shutdown = server.shutdown_handle();
-/// tokio::spawn(async move {
-///     terminated.await;
-///     shutdown.shutdown();
-/// });
 /// println!("ready");
+/// terminated.await;
+/// eprintln!("stopping");
 /// # Ok(())
 /// # }
 /// ```
