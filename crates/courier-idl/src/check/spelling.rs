@@ -200,6 +200,50 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ast::{Ident, Span};
+    use crate::types::GfxType;
+
+    fn written(path: &str, args: usize) -> Type {
+        let ident = |name: &str| Ident {
+            name: name.to_string(),
+            span: Span::default(),
+        };
+        Type {
+            leading_colons: false,
+            segments: path.split("::").map(ident).collect(),
+            args: (0..args).map(|_| TypeArg::Type(written("u8", 0))).collect(),
+            span: Span::default(),
+        }
+    }
+
+    /// The lists restate names `types::resolve_type` knows: each must
+    /// still be a built-in there, and every gfx type must be listed.
+    #[test]
+    fn the_lists_name_the_built_ins_of_the_type_model() {
+        for name in PLAIN.iter().chain(NAMESPACED) {
+            let resolved = types::resolve_type(&written(name, 0));
+            assert!(
+                !matches!(resolved, Ok(IdlType::User { .. })),
+                "`{name}` is no built-in"
+            );
+        }
+        for name in TEMPLATES {
+            // With one argument a template may be malformed (`Array`,
+            // `HashMap`), but never read as a user type.
+            match types::resolve_type(&written(name, 1)) {
+                Ok(IdlType::User { .. }) => panic!("`{name}` is no template"),
+                Err(error) => assert!(!error.contains("user type"), "`{name}`: {error}"),
+                Ok(_) => {}
+            }
+        }
+        for gfx in GfxType::ALL {
+            let name = format!("Gfx::{}", gfx.name());
+            assert!(
+                NAMESPACED.contains(&name.as_str()),
+                "`{name}` is not listed"
+            );
+        }
+    }
 
     #[test]
     fn near_names() {
