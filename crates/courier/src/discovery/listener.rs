@@ -14,10 +14,11 @@ use tracing::{debug, warn};
 use super::error::{DiscoveryError, DiscoveryErrorKind};
 use super::name::lock_path;
 use super::policy::PeerPolicy;
-use super::portal::{Portal, describe};
+use super::portal::Portal;
 use super::takeover::take_listener_in;
 use crate::error::Error;
 use crate::peer::PeerCredentials;
+use crate::sys::takeover::describe_metadata;
 
 /// The mode of a service's socket file.
 const SOCKET_MODE: u32 = 0o600;
@@ -270,7 +271,7 @@ impl LockFile {
             if !metadata.is_file() {
                 return Err(io_error(io::Error::other(format!(
                     "it is a {}, not a regular file; remove it",
-                    describe(&metadata)
+                    describe_metadata(&metadata)
                 ))));
             }
             match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
@@ -337,8 +338,8 @@ fn probe(path: &Path) -> Result<Occupant, DiscoveryError> {
             ));
         }
     };
-    if describe(&metadata) != "socket" {
-        return Ok(Occupant::Other(describe(&metadata)));
+    if describe_metadata(&metadata) != "socket" {
+        return Ok(Occupant::Other(describe_metadata(&metadata)));
     }
     let probe_error = |error: io::Error| {
         DiscoveryError::io(format!("probing the socket `{}`", path.display()), error)

@@ -14,6 +14,7 @@ use super::error::{DirectoryProblem, DiscoveryError, DiscoveryErrorKind};
 use super::listener::ServiceListener;
 use super::{PORTAL_DIR_ENV, SESSION_ROOT, name};
 use crate::sys::socket::effective_uid;
+use crate::sys::takeover::describe_metadata;
 
 /// The mode of the portal directory, and of the session directory above the
 /// default one.
@@ -262,7 +263,7 @@ pub(crate) fn classify_connect_error(
             Ok(metadata) if !metadata.file_type().is_socket_file() => {
                 DiscoveryErrorKind::NotASocket {
                     path,
-                    found: describe(&metadata),
+                    found: describe_metadata(&metadata),
                 }
             }
             _ => DiscoveryErrorKind::StaleSocket {
@@ -291,12 +292,6 @@ impl IsSocketFile for std::fs::FileType {
         use std::os::unix::fs::FileTypeExt;
         self.is_socket()
     }
-}
-
-/// What a file is, in words.
-pub(crate) fn describe(metadata: &std::fs::Metadata) -> &'static str {
-    let mode = metadata.mode();
-    crate::sys::takeover::describe_file_type(rustix::fs::FileType::from_raw_mode(mode))
 }
 
 /// The portal directory named by `lookup` (the environment), with
@@ -409,7 +404,7 @@ fn check_dir(path: &Path, trust: Trust) -> Result<(), DiscoveryError> {
     }
     if !file_type.is_dir() {
         return Err(unsafe_dir(DirectoryProblem::NotADirectory {
-            found: describe(&metadata),
+            found: describe_metadata(&metadata),
         }));
     }
     let ours = effective_uid();

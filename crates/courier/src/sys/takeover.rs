@@ -153,6 +153,12 @@ fn verify_listening_socket(fd: BorrowedFd<'_>) -> Result<(), TakeError> {
     Ok(())
 }
 
+/// What the file of `metadata` is, in words.
+pub(crate) fn describe_metadata(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::MetadataExt;
+    describe_file_type(FileType::from_raw_mode(metadata.mode()))
+}
+
 /// A file type, in words.
 pub(crate) fn describe_file_type(file_type: FileType) -> &'static str {
     match file_type {

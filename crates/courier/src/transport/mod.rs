@@ -186,10 +186,7 @@ pub(crate) fn connect_error(path: &std::path::Path, error: io::Error) -> crate::
         }
         io::ErrorKind::ConnectionRefused => match std::fs::symlink_metadata(path) {
             Ok(metadata) if !metadata.file_type().is_socket() => {
-                let found =
-                    crate::sys::takeover::describe_file_type(rustix::fs::FileType::from_raw_mode(
-                        std::os::unix::fs::MetadataExt::mode(&metadata),
-                    ));
+                let found = crate::sys::takeover::describe_metadata(&metadata);
                 format!("`{shown}` is a {found}, not a socket; check the path")
             }
             _ => format!(
