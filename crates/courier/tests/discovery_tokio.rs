@@ -245,8 +245,14 @@ fn a_multiserver_refuses_another_uid_by_default_and_serves_it_when_allowed() {
             let listener = portal.bind(SERVICE).unwrap();
             open_to_all(portal.dir(), 0o711);
             open_to_all(listener.path(), 0o666);
+            // The child's exit is not the server's notice of it: the test
+            // waits for the disconnect hook before it checks the table.
+            let (left_tx, mut left) = tokio::sync::mpsc::unbounded_channel();
             let server = MultiServer::<EchoServer, EchoClient>::builder()
                 .allow_other_users(allow)
+                .on_client_disconnected(move |id, _| {
+                    let _ = left_tx.send(id);
+                })
                 .from_service(listener);
             let running = tokio::spawn({
                 let server = server.clone();
@@ -261,6 +267,10 @@ fn a_multiserver_refuses_another_uid_by_default_and_serves_it_when_allowed() {
                 .unwrap();
             if allow {
                 assert_eq!(result, "hi", "served with allow_other_users(true)");
+                let id = within("the server to see the client leave", left.recv())
+                    .await
+                    .unwrap();
+                assert_eq!(id.get(), 1);
             } else {
                 assert!(
                     result.starts_with("err: ")
@@ -271,6 +281,11 @@ fn a_multiserver_refuses_another_uid_by_default_and_serves_it_when_allowed() {
             assert!(server.clients().is_empty());
             server.shutdown();
             within("the server to stop", running).await.unwrap();
+            // A refused client never completed its handshake, so no hook ran.
+            assert!(
+                left.try_recv().is_err(),
+                "a client left twice or was admitted"
+            );
         });
     }
     finish(fds, dir);
