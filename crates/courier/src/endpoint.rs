@@ -50,6 +50,12 @@ pub trait Endpoint: Send + Sync + 'static {
 }
 
 /// One message of an endpoint: a struct holding its parameters.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a message of a courier endpoint",
+    label = "not a message generated from an `.ipc` file",
+    note = "messages are the structs that courier-build generates for an endpoint's messages \
+            (`include_ipc!`); a user type travels as one of their parameters"
+)]
 pub trait Message: Encode + Decode + Debug + Send + 'static {
     /// The endpoint that receives this message.
     type Endpoint: Endpoint;
@@ -61,6 +67,11 @@ pub trait Message: Encode + Decode + Debug + Send + 'static {
 }
 
 /// A message that waits for a response.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no response, so it cannot be called",
+    label = "a one-way message (`=|`) or not a message",
+    note = "send a one-way message with `send`; only a message declared with `=>` is called"
+)]
 pub trait Request: Message {
     /// The response's struct; its id is `Self::ID + 1`.
     type Response: Message<Endpoint = Self::Endpoint>;
