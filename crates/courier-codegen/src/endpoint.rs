@@ -37,6 +37,14 @@ pub(crate) fn emit(
          [`{client}`]({module}::{client}) (or `{async_client}` on tokio); to send its one-way \
          messages through any connection or server handle, [`{sender_trait}`]({module}::{sender_trait})."
     ));
+    if let Some((ty, name)) = &endpoint.routing {
+        module_docs.push_paragraph(format!(
+            "The `.ipc` file routes this endpoint by `{name}` (`routed by {ty} {name}`): a \
+             message that carries the parameter `{name}` is meant for the object it names, \
+             unless it is marked `[NotRouted]`. The wire does not change, and each handler \
+             method receives `{name}` as the parameter it is."
+        ));
+    }
     let module_docs = module_docs.attrs();
 
     let mut marker_docs = Docs::default();
@@ -47,9 +55,15 @@ pub(crate) fn emit(
     let marker_alias = docs::alias(written, marker);
 
     let magic = Literal::u32_unsuffixed(endpoint.magic);
-    let magic_doc = format!(
-        " The magic of `{written}`: the Jenkins one-at-a-time hash of its name, as in SerenityOS."
-    );
+    let magic_doc = if endpoint.explicit_magic {
+        format!(
+            " The magic of `{written}`, as its `.ipc` file writes it (`endpoint {written} = ...`)."
+        )
+    } else {
+        format!(
+            " The magic of `{written}`: the Jenkins one-at-a-time hash of its name, as in SerenityOS."
+        )
+    };
     let ids = emit_ids(endpoint);
     let structs = endpoint
         .messages

@@ -13,6 +13,8 @@
 //! #     endpoints: vec![Endpoint {
 //! #         docs: Vec::new(),
 //! #         name: ident("LookupClient"),
+//! #         explicit_magic: None,
+//! #         routing: None,
 //! #         messages: Vec::new(),
 //! #         span: Span::default(),
 //! #     }],

@@ -40,6 +40,12 @@ pub(crate) struct EndpointModel {
     pub(crate) sender_trait: Ident,
     /// The SerenityOS magic.
     pub(crate) magic: u32,
+    /// Whether the magic is written in the `.ipc` file (`endpoint E = 85`)
+    /// rather than the hash of the name.
+    pub(crate) explicit_magic: bool,
+    /// `routed by Type name`: the routing parameter's type and name, as
+    /// written.
+    pub(crate) routing: Option<(String, String)>,
     /// Requests and one-way messages, in declaration order.
     pub(crate) messages: Vec<MessageModel>,
     /// The canonical text of the whole file (`courier_idl::print`), the
@@ -231,6 +237,11 @@ fn build_endpoint(
         async_client,
         sender_trait,
         magic: endpoint.magic(),
+        explicit_magic: endpoint.explicit_magic.is_some(),
+        routing: endpoint
+            .routing
+            .as_ref()
+            .map(|r| (r.ty.to_string(), r.name.name.clone())),
         messages,
         definition,
     })

@@ -41,6 +41,13 @@ impl Options {
     /// names (`Gfx::IntRect`, `Vector`, ...) always have their own meaning.
     /// The last mapping of a name wins. An invalid Rust path is reported by
     /// [`crate::generate`].
+    ///
+    /// A user type with template arguments (`RefPtr<Media::VideoSurface>`)
+    /// takes the mapping of its whole spelling (spaces inside `<>` do not
+    /// matter); without one, the mapping of the template's name
+    /// (`map_type("RefPtr", "std::sync::Arc")`) with its arguments appended:
+    /// `std::sync::Arc<super::Media::VideoSurface>`. Unmapped, it is
+    /// `super::RefPtr<super::Media::VideoSurface>`.
     pub fn map_type(&mut self, idl_name: &str, rust_path: &str) -> &mut Options {
         let idl_name = idl_name.trim().trim_start_matches("::").to_string();
         self.type_map.push((idl_name, rust_path.trim().to_string()));

@@ -5,9 +5,9 @@
 //! same module cannot change what a field means.
 
 use courier_idl::ast::Span;
-use courier_idl::types::IdlType;
+use courier_idl::types::{self, IdlType, UserTemplateArg};
 use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use quote::{ToTokens, quote};
 
 use crate::error::CodegenError;
 use crate::names;
@@ -17,8 +17,9 @@ use crate::options::Options;
 pub(crate) struct RustTypes {
     /// The runtime crate's path, `::courier` by default.
     pub(crate) courier: TokenStream,
-    /// `(idl name, parsed Rust type)`; the last mapping of a name wins.
-    mapped: Vec<(String, syn::Type)>,
+    /// `(idl name, parsed Rust type, Rust type as given)`; the last mapping
+    /// of a name wins.
+    mapped: Vec<(String, syn::Type, String)>,
 }
 
 impl RustTypes {
@@ -35,7 +36,7 @@ impl RustTypes {
                     setting: format!("map_type(\"{idl_name}\")"),
                     path: rust_path.clone(),
                 })?;
-            mapped.push((idl_name.clone(), ty));
+            mapped.push((canonical_user_name(idl_name), ty, rust_path.clone()));
         }
         Ok(RustTypes {
             courier: quote!(#courier),
@@ -104,11 +105,32 @@ impl RustTypes {
         })
     }
 
-    /// A mapped user type, or `super::Path::As::Written`.
+    /// The mapping of `name`, the last one given: the type, and how it was
+    /// written.
+    fn mapping(&self, name: &str) -> Option<(&syn::Type, &str)> {
+        self.mapped
+            .iter()
+            .rev()
+            .find(|(mapped, _, _)| mapped == name)
+            .map(|(_, ty, written)| (ty, written.as_str()))
+    }
+
+    /// A mapped user type, or `super::Path::As::Written`. A template
+    /// (`RefPtr<Media::VideoSurface>`) mapped as a whole takes its mapping;
+    /// else its name (`RefPtr`) is mapped or written as a path, and gets the
+    /// arguments: `super::RefPtr<super::Media::VideoSurface>`.
     fn user_type(&self, path: &str, span: Span) -> Result<TokenStream, CodegenError> {
-        if let Some((_, ty)) = self.mapped.iter().rev().find(|(name, _)| name == path) {
+        if let Some((ty, _)) = self.mapping(path) {
             return Ok(quote!(#ty));
         }
+        if let Some((name, args)) = types::user_template(path) {
+            return self.user_template(path, name, &args, span);
+        }
+        self.user_path(path, span)
+    }
+
+    /// `super::Path::As::Written`.
+    fn user_path(&self, path: &str, span: Span) -> Result<TokenStream, CodegenError> {
         let segments = path
             .split("::")
             .map(|segment| {
@@ -121,6 +143,69 @@ impl RustTypes {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(quote!(super #(:: #segments)*))
     }
+
+    /// A user template not mapped as a whole: its name's mapping or path,
+    /// with the arguments in angle brackets.
+    fn user_template(
+        &self,
+        path: &str,
+        name: &str,
+        args: &[UserTemplateArg],
+        span: Span,
+    ) -> Result<TokenStream, CodegenError> {
+        let args = args
+            .iter()
+            .map(|arg| match arg {
+                UserTemplateArg::Type(ty) => self.rust_type(ty, span),
+                UserTemplateArg::Const(value) => {
+                    Ok(Literal::u64_unsuffixed(*value).into_token_stream())
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = name.trim().trim_start_matches("::");
+        let Some((mapped, written)) = self.mapping(name) else {
+            let base = self.user_path(name, span)?;
+            return Ok(quote!(#base<#(#args),*>));
+        };
+        let takes_arguments = matches!(
+            mapped,
+            syn::Type::Path(syn::TypePath { qself: None, path })
+                if path.segments.last().is_some_and(|s| s.arguments.is_none())
+        );
+        if !takes_arguments {
+            return Err(CodegenError::InvalidName {
+                context: format!("user type {path}"),
+                reason: format!(
+                    "its template `{name}` is mapped to `{written}`, which cannot take the \
+                     arguments; map `{name}` to a path without `<...>`, or map `{path}` as a whole"
+                ),
+                span,
+            });
+        }
+        Ok(quote!(#mapped<#(#args),*>))
+    }
+}
+
+/// The name under which a mapping is looked up: without a leading `::`, and
+/// a template (`NonnullRefPtr< Web::X >`) in the canonical spelling of
+/// [`IdlType::User`] paths (`NonnullRefPtr<Web::X>`).
+fn canonical_user_name(name: &str) -> String {
+    let name = name.trim();
+    if name.contains('<') {
+        let parsed = courier_idl::types::user_template(name);
+        if let Some((template, args)) = parsed {
+            let args: Vec<String> = args
+                .iter()
+                .map(|arg| match arg {
+                    UserTemplateArg::Type(ty) => ty.to_string(),
+                    UserTemplateArg::Const(value) => value.to_string(),
+                })
+                .collect();
+            let template = template.trim().trim_start_matches("::");
+            return format!("{template}<{}>", args.join(", "));
+        }
+    }
+    name.trim_start_matches("::").to_string()
 }
 
 #[cfg(test)]
@@ -220,6 +305,51 @@ mod tests {
         assert_eq!(
             render(IdlType::ByteString, &options),
             "crate :: rt :: ByteString"
+        );
+    }
+
+    #[test]
+    fn user_templates_take_their_arguments() {
+        let user = |path: &str| IdlType::User {
+            path: path.to_string(),
+        };
+        let options = Options::new();
+        assert_eq!(
+            render(user("NonnullRefPtr<Web::Painting::DisplayList>"), &options),
+            "super :: NonnullRefPtr < super :: Web :: Painting :: DisplayList >"
+        );
+        assert_eq!(
+            render(user("Ring<Vector<i32>, 16>"), &options),
+            "super :: Ring < :: std :: vec :: Vec < i32 > , 16 >"
+        );
+
+        let mut options = Options::new();
+        options
+            // A template's name: every instance, its arguments appended.
+            .map_type("RefPtr", "::std::sync::Arc")
+            // One instance as a whole, written with other spacing.
+            .map_type("::RefPtr< Media::VideoSurface >", "crate::Surface")
+            .map_type("Media::VideoFrame", "crate::Frame");
+        assert_eq!(
+            render(user("RefPtr<Media::VideoSurface>"), &options),
+            "crate :: Surface"
+        );
+        assert_eq!(
+            render(user("RefPtr<Optional<Media::VideoFrame>>"), &options),
+            ":: std :: sync :: Arc < :: std :: option :: Option < crate :: Frame > >"
+        );
+
+        let mut options = Options::new();
+        options.map_type("RefPtr", "crate::Ptr<u8>");
+        let error = RustTypes::new(&options)
+            .unwrap()
+            .rust_type(&user("RefPtr<Thing>"), Span::default())
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "user type RefPtr<Thing>: its template `RefPtr` is mapped to `crate::Ptr<u8>`, \
+             which cannot take the arguments; map `RefPtr` to a path without `<...>`, or map \
+             `RefPtr<Thing>` as a whole"
         );
     }
 

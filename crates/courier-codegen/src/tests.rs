@@ -55,6 +55,7 @@ fn attr_param(attr: &str, ty: Option<Type>, name: &str) -> Param {
 fn request(name: &str, params: Vec<Param>, results: Vec<Param>) -> Message {
     Message {
         docs: Vec::new(),
+        attrs: Vec::new(),
         name: ident(name),
         params,
         kind: MessageKind::Request { results },
@@ -65,6 +66,7 @@ fn request(name: &str, params: Vec<Param>, results: Vec<Param>) -> Message {
 fn one_way(name: &str, params: Vec<Param>) -> Message {
     Message {
         docs: Vec::new(),
+        attrs: Vec::new(),
         name: ident(name),
         params,
         kind: MessageKind::OneWay,
@@ -76,6 +78,8 @@ fn endpoint(name: &str, messages: Vec<Message>) -> Endpoint {
     Endpoint {
         docs: Vec::new(),
         name: ident(name),
+        explicit_magic: None,
+        routing: None,
         messages,
         span: Span::default(),
     }

@@ -40,8 +40,11 @@ fn what_codegen_rejects_the_checks_reject() {
         "endpoint E {\n    a(_::Thing t) =|\n}\n",
         "endpoint E {\n    a(Variant<i32> v) =|\n}\n",
         "endpoint E {\n    a(Variant<i8, i16, i32, i64, u8, u16, u32> v) =|\n}\n",
-        "endpoint E {\n    a(Foo<i32> v) =|\n}\n",
-        "endpoint E {\n    a(Vector<Web::Thing<i32>> v) =|\n}\n",
+        "endpoint E {\n    a(Foo<Vector<i32, i32>> v) =|\n}\n",
+        "endpoint E {\n    a(_<i32> v) =|\n}\n",
+        "endpoint E {\n    a(Foo<_::Bar> v) =|\n}\n",
+        "endpoint E = 4294967296 {}\n",
+        "endpoint E routed by Vector<i32, i32> ids {}\n",
         "endpoint E {\n    a(i32<u8> v) =|\n}\n",
         "endpoint E {\n    a([UTF8] i32 v) =|\n}\n",
         "endpoint E {\n    a([File] i32 v) =|\n}\n",
@@ -58,6 +61,27 @@ fn what_codegen_rejects_the_checks_reject() {
         assert!(
             check_then_generate("case.ipc", text),
             "the checks accept:\n{text}"
+        );
+    }
+}
+
+/// The constructs of other SerenityOS-family files pass both: user
+/// templates (with `const` and integer arguments), explicit magics, routed
+/// endpoints and message attributes.
+#[test]
+fn what_other_dialects_write_generates() {
+    let cases = [
+        "endpoint E {\n    a(Foo<i32> v) =|\n}\n",
+        "endpoint E {\n    a(Vector<Web::Thing<i32>> v) =|\n}\n",
+        "endpoint E {\n    a(NonnullRefPtr<Web::Frame const> f, Ring<u8, 0x10> r) =|\n}\n",
+        "endpoint E = 2 {\n    Greet() => (i32 client_id, Gfx::Rect rect)\n}\n",
+        "endpoint E routed by Web::PageId page_id {\n    \
+         [NotRouted] make(Web::PageId page_id) => ()\n    go(Web::PageId page_id) =|\n}\n",
+    ];
+    for text in cases {
+        assert!(
+            !check_then_generate("dialect.ipc", text),
+            "the checks reject:\n{text}"
         );
     }
 }

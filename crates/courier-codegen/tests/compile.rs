@@ -59,6 +59,31 @@ mod kv_fixture {
     include!("fixtures/Kv.rs");
 }
 
+/// The user types of `Dialects.ipc`, templates included: a template's name
+/// is a path like any user type's, its arguments become Rust generics
+/// (`super::NonnullRefPtr<super::Tab::Frame>`, `super::Ring<Vec<u8>, 4>`).
+#[allow(non_snake_case)]
+mod dialects_fixture {
+    pub mod Tab {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, courier::Encode, courier::Decode)]
+        pub struct Id(pub u64);
+
+        #[derive(Debug, PartialEq, Eq, courier::Encode, courier::Decode)]
+        pub struct Frame {
+            pub number: u32,
+        }
+    }
+
+    #[derive(Debug, PartialEq, Eq, courier::Encode, courier::Decode)]
+    pub struct NonnullRefPtr<T>(pub T);
+
+    /// The last `N` entries.
+    #[derive(Debug, PartialEq, Eq, courier::Encode, courier::Decode)]
+    pub struct Ring<T, const N: usize>(pub Vec<T>);
+
+    include!("fixtures/Dialects.rs");
+}
+
 use kv_fixture::kv_client::{Changed, KvClientService};
 use kv_fixture::kv_client::{KvClient, KvClientHandler, KvClientMessage, KvClientSender};
 use kv_fixture::kv_server::{KvServer, KvServerAsyncClient, KvServerClient};
@@ -227,4 +252,27 @@ fn connect_service_child() {
         let KvClientMessage::Changed(Changed { key }) = event.message;
         assert_eq!(key, "colour");
     });
+}
+
+#[test]
+fn the_dialects_fixture_keeps_explicit_magics_and_user_templates() {
+    use courier::Endpoint as _;
+    use courier::codec::{decode_from_parts, encode_to_parts};
+    use dialects_fixture::{NonnullRefPtr, Ring, Tab, jukebox, tabs};
+
+    // `endpoint Jukebox = 85`: the magic written, not the hash.
+    assert_eq!(jukebox::MAGIC, 85);
+    assert_eq!(<jukebox::Jukebox as courier::Endpoint>::MAGIC, 85);
+    assert!(tabs::Tabs::DEFINITION.contains("endpoint Tabs routed by Tab::Id tab_id"));
+
+    let show = tabs::Show {
+        tab_id: Tab::Id(7),
+        frame: NonnullRefPtr(Tab::Frame { number: 3 }),
+        history: Ring::<Vec<u8>, 4>(vec![vec![1, 2], vec![3]]),
+    };
+    let (bytes, fds) = encode_to_parts(&show).expect("encode");
+    let back: tabs::Show = decode_from_parts(&bytes, fds).expect("decode");
+    assert_eq!(back.tab_id, Tab::Id(7));
+    assert_eq!(back.frame, NonnullRefPtr(Tab::Frame { number: 3 }));
+    assert_eq!(back.history.0, [vec![1, 2], vec![3]]);
 }

@@ -65,7 +65,10 @@ pub struct Directive {
     pub span: Span,
 }
 
-/// `endpoint Name { ... }`.
+/// `endpoint Name { ... }`, with what older and newer SerenityOS-family
+/// files write between the name and the brace: `endpoint Name = 42 { ... }`
+/// (an explicit magic, SerenityOS before 2021) and `endpoint Name routed by
+/// Type name { ... }` (Ladybird).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     /// The `//` comment lines directly above `endpoint`, without the `//`
@@ -73,6 +76,10 @@ pub struct Endpoint {
     pub docs: Vec<String>,
     /// The endpoint's name.
     pub name: Ident,
+    /// `= 42` after the name: the magic number, written out.
+    pub explicit_magic: Option<ExplicitMagic>,
+    /// `routed by Type name` after the name.
+    pub routing: Option<Routing>,
     /// The messages, in declaration order.
     pub messages: Vec<Message>,
     /// From `endpoint` to the closing brace.
@@ -80,11 +87,44 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    /// The endpoint's magic number: the SerenityOS Jenkins one-at-a-time hash
-    /// of its name.
+    /// The endpoint's magic number: the one written after `=`, else the
+    /// SerenityOS Jenkins one-at-a-time hash of its name.
+    ///
+    /// ```
+    /// let (file, _) = courier_idl::parse("endpoint Old = 7 {}\nendpoint ClipboardServer {}\n");
+    /// assert_eq!(file.endpoints[0].magic(), 7);
+    /// assert_eq!(file.endpoints[1].magic(), 1329211611);
+    /// ```
     pub fn magic(&self) -> u32 {
-        crate::magic::endpoint_magic(&self.name.name)
+        match &self.explicit_magic {
+            Some(magic) => magic.value,
+            None => crate::magic::endpoint_magic(&self.name.name),
+        }
     }
+}
+
+/// `= 42` after an endpoint's name: the endpoint's magic number, as
+/// SerenityOS wrote it before it hashed the name instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExplicitMagic {
+    /// The number.
+    pub value: u32,
+    /// Where the number is written.
+    pub span: Span,
+}
+
+/// `routed by Compositing::PageId page_id` after an endpoint's name
+/// (Ladybird): the messages that carry the parameter `page_id` go to the
+/// object that this id names, except those marked `[NotRouted]`. The wire
+/// format does not change: the id travels as the parameter it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Routing {
+    /// The type of the routing parameter.
+    pub ty: Type,
+    /// The name of the routing parameter.
+    pub name: Ident,
+    /// From `routed` to the name.
+    pub span: Span,
 }
 
 /// Whether a message waits for a response.
@@ -105,6 +145,9 @@ pub enum MessageKind {
 pub struct Message {
     /// The `//` comment lines directly above the message.
     pub docs: Vec<String>,
+    /// The attributes before the name (`[NotRouted] get_window_handle(...)`),
+    /// all bracket groups flattened into one list.
+    pub attrs: Vec<Attribute>,
     /// The name as written (`create_window` or `CreateWindow`).
     pub name: Ident,
     /// The parameters, in order.
@@ -120,14 +163,21 @@ impl Message {
     pub fn is_request(&self) -> bool {
         matches!(self.kind, MessageKind::Request { .. })
     }
+
+    /// Whether the message carries the attribute `name`.
+    pub fn has_attr(&self, name: &str) -> bool {
+        self.attrs.iter().any(|a| a.name.name == name)
+    }
 }
 
-/// `[attr, attr=value]`, before a parameter.
+/// `[attr, attr=value]`, before a parameter or a message. A value is a name
+/// or an integer (`[MaxLength=16]`), kept as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// The attribute's name (`UTF8`, `File`, `Bitmap`).
     pub name: Ident,
-    /// `value` in `[name=value]`, when given.
+    /// `value` in `[name=value]`, when given: a name, or an integer as
+    /// written (`16`, `0x10`).
     pub value: Option<Ident>,
     /// The whole attribute, without the brackets.
     pub span: Span,
@@ -157,6 +207,9 @@ impl Param {
 
 /// A C++-style type: `i32`, `Gfx::IntRect`, `::WindowServer::ScreenLayout`,
 /// `HashMap<String, Vector<i32>>`, `Array<u8, 16>`.
+///
+/// A `const` before or after a template argument (`NonnullRefPtr<Media::VideoFrame
+/// const>`) is accepted and dropped: it means nothing on the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Type {
     /// `true` for a leading `::`.

@@ -4,7 +4,8 @@
 //! so `CreateWindow` and `create_window` collide) and Rust-name clashes with
 //! generated response types, duplicate parameter names, attributes (unknown
 //! ones are warnings; one that stands for a type must be `File` or
-//! `Bitmap`), the arity of the well-known templates, what every type means
+//! `Bitmap`), the attributes before a message (`[NotRouted]`) and the
+//! routing of a routed endpoint, the arity of the well-known templates, what every type means
 //! (as the code generator resolves it), user types named a letter away from
 //! a built-in type (`Strng`: a warning), and names that do not make Rust
 //! names or clash with the generated module's own items. Across the files
@@ -17,6 +18,7 @@
 mod attributes;
 mod duplicates;
 mod endpoints;
+mod messages;
 mod resolution;
 mod rust_names;
 mod spelling;
@@ -46,6 +48,7 @@ fn check_file(file: &IpcFile) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for endpoint in &file.endpoints {
         duplicates::check_messages(endpoint, &mut found);
+        messages::check(endpoint, &mut found);
         for message in &endpoint.messages {
             check_params(&message.params, "parameter", &mut found);
             if let MessageKind::Request { results } = &message.kind {

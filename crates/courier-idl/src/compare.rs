@@ -1,7 +1,8 @@
 //! Comparing two interfaces message by message.
 //!
 //! Two `.ipc` files describe the same interface when they declare the same
-//! endpoints (so the same magics) with the same messages in the same order
+//! endpoints with the same magics (the hash of the name, or the number
+//! written after `=`) and the same messages in the same order
 //! (so the same ids), of the same kinds, with the same parameters: types,
 //! attributes and names (the names become the generated fields). Comments,
 //! spacing, `#` lines and the spelling of whitespace inside types do not
@@ -95,6 +96,13 @@ pub fn differences(ours: &IpcFile, theirs: &IpcFile) -> Vec<String> {
             continue;
         }
         let name = &our.name.name;
+        if our.magic() != their.magic() {
+            found.push(format!(
+                "endpoint `{name}`: ours has the magic {}, theirs {}",
+                our.magic(),
+                their.magic()
+            ));
+        }
         let (our_lines, their_lines) = (message_signatures(our), message_signatures(their));
         for (index, pair) in our_lines.iter().zip(&their_lines).enumerate() {
             if pair.0 != pair.1 {
@@ -183,6 +191,10 @@ mod tests {
             (
                 "endpoint E { A() => () B(i32 x) =| C() =| } endpoint F { }",
                 "ours has `4 C() =|`, theirs has no such message",
+            ),
+            (
+                "endpoint E = 5 { A() => () B(i32 x) =| } endpoint F { }",
+                "endpoint `E`: ours has the magic 5, theirs 3368849798",
             ),
         ];
         for (ours, expected) in cases {

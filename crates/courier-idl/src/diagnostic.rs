@@ -132,6 +132,16 @@ impl Sink {
         }
     }
 
+    /// How many diagnostics were recorded, kept or dropped.
+    pub(crate) fn len(&self) -> usize {
+        self.list.len() + self.dropped.errors + self.dropped.warnings
+    }
+
+    /// Whether nothing was recorded (kept or dropped).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty() && self.dropped.errors + self.dropped.warnings == 0
+    }
+
     /// Takes everything from `other`.
     pub(crate) fn append(&mut self, other: Sink) {
         self.dropped.errors += other.dropped.errors;

@@ -5,14 +5,14 @@
 //!
 //! ```text
 //! file      = directive* endpoint*            (directives may sit between endpoints)
-//! endpoint  = "endpoint" Ident "{" message* "}"
-//! message   = Ident "(" params? ")" ( "=|" | "=>" "(" params? ")" )
+//! endpoint  = "endpoint" Ident ("=" Integer)? ("routed" "by" Type Ident)? "{" message* "}"
+//! message   = attrgroup* Ident "(" params? ")" ( "=|" | "=>" "(" params? ")" )
 //! params    = param ("," param)* ","?
 //! param     = attrgroup* Type? Ident
 //! attrgroup = "[" attr ("," attr)* "]"
-//! attr      = Ident ("=" Ident)?
+//! attr      = Ident ("=" (Ident | Integer))?
 //! Type      = "::"? Ident ("::" Ident)* ("<" TypeArg ("," TypeArg)* ","? ">")?
-//! TypeArg   = Type | Integer
+//! TypeArg   = "const"? Type "const"? | Integer
 //! ```
 //!
 //! Each parse function returns `Err(Reported)` once it has reported a problem;
@@ -27,13 +27,17 @@ mod items;
 mod params;
 mod types;
 
-use crate::ast::{Ident, IpcFile, Span};
+use crate::ast::{Ident, IpcFile, Span, Type};
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::lexer::lex;
 use crate::token::{Token, TokenKind};
 
 /// How deeply template arguments may nest (`A<B<C<...>>>`).
 pub(crate) const MAX_TEMPLATE_DEPTH: usize = 32;
+
+/// How many tokens of attributes before a message name the parser looks
+/// through to tell a message (`[NotRouted] name(`) from something else.
+const MAX_ATTRIBUTE_TOKENS: usize = 64;
 
 /// Parses `source` into a syntax tree and its syntax diagnostics (not yet
 /// sorted: more may join them).
@@ -50,6 +54,24 @@ pub(crate) fn parse(source: &str) -> (IpcFile, Sink) {
     let mut diagnostics = lexed.diagnostics;
     diagnostics.append(parser.diagnostics);
     (file, diagnostics)
+}
+
+/// Parses `text` as one type and nothing else (`Foo<Vector<i32>, 4>`);
+/// `None` when it is not exactly one well-formed type.
+pub(crate) fn parse_type_text(text: &str) -> Option<Type> {
+    let lexed = lex(text);
+    if !lexed.diagnostics.is_empty() {
+        return None;
+    }
+    let mut parser = Parser {
+        source: text,
+        tokens: lexed.tokens,
+        pos: 0,
+        prev_span: Span::new(0, 0),
+        diagnostics: Sink::default(),
+    };
+    let ty = parser.parse_type(0).ok()?;
+    (parser.at(TokenKind::Eof) && parser.diagnostics.is_empty()).then_some(ty)
 }
 
 /// The tokens without the [`TokenKind::Unknown`] ones, which the lexer has
@@ -123,13 +145,43 @@ impl Parser<'_> {
         self.at(TokenKind::Ident) && self.text(self.peek().span) == word
     }
 
-    /// Whether the token `ahead` starts a message: a name followed by `(`,
-    /// first on its line.
+    /// Whether the token `ahead` starts a message: first on its line, a
+    /// name followed by `(`, or attributes in brackets (`[NotRouted]`) and
+    /// then a name followed by `(`.
     fn starts_message(&self, ahead: usize) -> bool {
         let token = self.nth(ahead);
-        token.kind == TokenKind::Ident
-            && token.line_start
-            && self.nth(ahead + 1).kind == TokenKind::LParen
+        if !token.line_start {
+            return false;
+        }
+        match token.kind {
+            TokenKind::Ident => self.nth(ahead + 1).kind == TokenKind::LParen,
+            TokenKind::LBracket => self.attributes_then_name(ahead),
+            _ => false,
+        }
+    }
+
+    /// Whether the tokens from `ahead` (a `[`) are attribute groups followed
+    /// by a name and `(`. Looks at most [`MAX_ATTRIBUTE_TOKENS`] tokens ahead,
+    /// so scanning stays linear however the input is made.
+    pub(super) fn attributes_then_name(&self, ahead: usize) -> bool {
+        let mut at = ahead;
+        while self.nth(at).kind == TokenKind::LBracket {
+            at += 1;
+            loop {
+                if at - ahead > MAX_ATTRIBUTE_TOKENS {
+                    return false;
+                }
+                match self.nth(at).kind {
+                    TokenKind::RBracket => {
+                        at += 1;
+                        break;
+                    }
+                    TokenKind::Ident | TokenKind::Int | TokenKind::Eq | TokenKind::Comma => at += 1,
+                    _ => return false,
+                }
+            }
+        }
+        self.nth(at).kind == TokenKind::Ident && self.nth(at + 1).kind == TokenKind::LParen
     }
 
     /// Whether the current token starts an endpoint: `endpoint` first on its
@@ -185,6 +237,11 @@ impl Parser<'_> {
     }
 
     // ---- reporting ----
+
+    /// How many diagnostics the parser has reported so far.
+    fn diagnostics_reported(&self) -> usize {
+        self.diagnostics.len()
+    }
 
     fn report(&mut self, diagnostic: Diagnostic) -> Reported {
         self.diagnostics.push(diagnostic);

@@ -7,7 +7,9 @@
 //! a message) are kept; other comments are not in the tree and are lost.
 //! Names, attributes and types are printed as written (`CreateWindow` stays
 //! `CreateWindow`, `::WindowServer::ScreenLayout` keeps its leading `::`);
-//! a template's integer argument is printed in decimal.
+//! a template's integer argument and an explicit magic are printed in
+//! decimal, the `const` of a template argument is left out, and a message's
+//! attributes go on its line, before its name (`[NotRouted] close() =|`).
 //!
 //! Parsing the printed text gives back the same tree, spans aside, for
 //! every tree the parser builds from a file without syntax errors.
@@ -60,6 +62,12 @@ fn print_endpoint(out: &mut String, endpoint: &Endpoint) {
     print_docs(out, "", &endpoint.docs);
     out.push_str("endpoint ");
     out.push_str(&endpoint.name.name);
+    if let Some(magic) = &endpoint.explicit_magic {
+        let _ = write!(out, " = {}", magic.value);
+    }
+    if let Some(routing) = &endpoint.routing {
+        let _ = write!(out, " routed by {} {}", routing.ty, routing.name.name);
+    }
     out.push_str("\n{\n");
     for message in &endpoint.messages {
         print_docs(out, INDENT, &message.docs);
@@ -84,6 +92,9 @@ fn print_docs(out: &mut String, indent: &str, docs: &[String]) {
 }
 
 fn print_message(out: &mut String, message: &Message) {
+    if !message.attrs.is_empty() {
+        print_attrs(out, &message.attrs);
+    }
     out.push_str(&message.name.name);
     print_params(out, &message.params);
     match &message.kind {
@@ -111,20 +122,25 @@ fn print_params(out: &mut String, params: &[Param]) {
 /// type.
 fn print_param(out: &mut String, param: &Param) {
     if !param.attrs.is_empty() {
-        out.push('[');
-        for (index, attr) in param.attrs.iter().enumerate() {
-            if index > 0 {
-                out.push_str(", ");
-            }
-            print_attr(out, attr);
-        }
-        out.push_str("] ");
+        print_attrs(out, &param.attrs);
     }
     if let Some(ty) = &param.ty {
         // `Type`'s `Display` prints it as written: `::A::B<C, 16>`.
         let _ = write!(out, "{ty} ");
     }
     out.push_str(&param.name.name);
+}
+
+/// `[a, b] `, with the space that separates it from what follows.
+fn print_attrs(out: &mut String, attrs: &[Attribute]) {
+    out.push('[');
+    for (index, attr) in attrs.iter().enumerate() {
+        if index > 0 {
+            out.push_str(", ");
+        }
+        print_attr(out, attr);
+    }
+    out.push_str("] ");
 }
 
 fn print_attr(out: &mut String, attr: &Attribute) {
@@ -180,6 +196,28 @@ endpoint A
 
 endpoint B
 {
+}
+"
+        );
+    }
+
+    #[test]
+    fn explicit_magic_routing_message_attributes_and_const() {
+        let source = "endpoint Old = 0x2A {}\nendpoint Pages routed by ::Web::PageId page_id {\n\
+                      [NotRouted]\n  create(Web::PageId page_id) =|\n  \
+                      [A, B=16] [C] draw(Web::PageId page_id, Ptr<Frame const> frame, \
+                      Ptr<const Frame> other) => ()\n}\n";
+        assert_eq!(
+            reprint(source),
+            "\
+endpoint Old = 42
+{
+}
+
+endpoint Pages routed by ::Web::PageId page_id
+{
+    [NotRouted] create(Web::PageId page_id) =|
+    [A, B=16, C] draw(Web::PageId page_id, Ptr<Frame> frame, Ptr<Frame> other) => ()
 }
 "
         );

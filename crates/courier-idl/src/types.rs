@@ -24,7 +24,14 @@
 //! | `Gfx::ShareableBitmap`, `[Bitmap] name` | [`IdlType::Bitmap`] |
 //! | `Gfx::BitmapSequence` | [`IdlType::BitmapSequence`] |
 //! | `Gfx::IntRect` `IntPoint` `IntSize` `Color` `FloatPoint` `FloatSize` `FloatRect`, and `Color` alone | [`IdlType::Gfx`] |
-//! | anything else (`URL::URL`, `::WindowServer::ScreenLayout`) | [`IdlType::User`] |
+//! | `Gfx::Rect` `Point` `Size` (SerenityOS's names before 2020) | [`IdlType::Gfx`]: `IntRect` `IntPoint` `IntSize` |
+//! | anything else (`URL::URL`, `::WindowServer::ScreenLayout`, `RefPtr<Media::VideoSurface>`) | [`IdlType::User`] |
+//!
+//! A user type may have template arguments, as Ladybird's
+//! `NonnullRefPtr<Web::Painting::DisplayList>` does: SerenityOS's IPC
+//! compiler passes any type through to C++, where an `IPC::encode`
+//! specialisation gives it its meaning. Its [`IdlType::User`] path is then
+//! the canonical spelling with the arguments (see [`user_template`]).
 //!
 //! The AK names (`String`, `ByteString`, `Vector`, `HashMap`, ...) may also be
 //! written with their namespace: `AK::Vector<i32>` is `Vector<i32>`. A leading
@@ -92,6 +99,10 @@ pub enum IdlType {
     /// A type of the user's, which the user makes encodable.
     User {
         /// The path as written, without a leading `::` (`Web::Cookie::Cookie`).
+        /// For a template, the path followed by its arguments in canonical
+        /// form, as [`IdlType`]'s `Display` writes them
+        /// (`NonnullRefPtr<Web::Painting::DisplayList>`, `Foo<i32, 4>`);
+        /// [`user_template`] splits it again.
         path: String,
     },
 }
@@ -250,7 +261,7 @@ impl fmt::Display for IdlType {
 /// caller adds), for a type that has no meaning: a template
 /// with the wrong number of arguments (`Vector<i32, i32>`), a constant where a
 /// type is expected or the other way round, a `Variant` of fewer than 2 or
-/// more than 6 alternatives, template arguments on a non-template type,
+/// more than 6 alternatives, template arguments on a built-in type that takes none (`i32<u8>`),
 /// `[UTF8]` on a type that is not a string, or a parameter with neither a
 /// type nor a `[File]`/`[Bitmap]` attribute. Never panics.
 ///
@@ -360,6 +371,10 @@ pub fn resolve_type(ty: &Type) -> Result<IdlType, String> {
         ["Core", "AnonymousBuffer"] => Some(IdlType::SharedBuffer),
         ["Gfx", "ShareableBitmap"] => Some(IdlType::Bitmap),
         ["Gfx", "BitmapSequence"] => Some(IdlType::BitmapSequence),
+        // SerenityOS named the integer geometry types without `Int` until 2020.
+        ["Gfx", "Rect"] => Some(IdlType::Gfx(GfxType::IntRect)),
+        ["Gfx", "Point"] => Some(IdlType::Gfx(GfxType::IntPoint)),
+        ["Gfx", "Size"] => Some(IdlType::Gfx(GfxType::IntSize)),
         ["Gfx", name] => GfxType::from_name(name).map(IdlType::Gfx),
         ["Color"] => Some(IdlType::Gfx(GfxType::Color)),
         _ => None,
@@ -371,13 +386,65 @@ pub fn resolve_type(ty: &Type) -> Result<IdlType, String> {
     if ty.segments.is_empty() {
         return Err("a type with no name".to_string());
     }
-    if !ty.args.is_empty() {
-        return Err(format!(
-            "`{ty}` is a user type with template arguments, which courier cannot map; \
-             wrap it in a non-template type"
-        ));
+    if ty.args.is_empty() {
+        return Ok(IdlType::User { path: ty.path() });
     }
-    Ok(IdlType::User { path: ty.path() })
+    let mut path = ty.path();
+    path.push('<');
+    for (index, arg) in ty.args.iter().enumerate() {
+        if index > 0 {
+            path.push_str(", ");
+        }
+        match arg {
+            TypeArg::Type(inner) => path.push_str(&resolve_type(inner)?.to_string()),
+            TypeArg::Const(value, _) => path.push_str(&value.to_string()),
+        }
+    }
+    path.push('>');
+    Ok(IdlType::User { path })
+}
+
+/// A template argument of a user type, as [`user_template`] gives it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserTemplateArg {
+    /// A type argument, resolved.
+    Type(IdlType),
+    /// An integer argument.
+    Const(u64),
+}
+
+/// Splits the path of a user type with template arguments (an
+/// [`IdlType::User`] path such as `NonnullRefPtr<Web::Painting::DisplayList>`)
+/// into the template's path and its arguments, each resolved again.
+/// `None` for a path without template arguments, or one that is not the
+/// path of a resolved type.
+///
+/// ```
+/// use courier_idl::types::{user_template, IdlType, UserTemplateArg};
+///
+/// let (name, args) = user_template("RefPtr<Vector<i32>, 4>").unwrap();
+/// assert_eq!(name, "RefPtr");
+/// assert_eq!(
+///     args,
+///     [
+///         UserTemplateArg::Type(IdlType::Vector(Box::new(IdlType::I32))),
+///         UserTemplateArg::Const(4),
+///     ]
+/// );
+/// assert_eq!(user_template("Web::Cookie::Cookie"), None);
+/// ```
+pub fn user_template(path: &str) -> Option<(&str, Vec<UserTemplateArg>)> {
+    let open = path.find('<')?;
+    let ty = crate::parser::parse_type_text(path)?;
+    let args = ty
+        .args
+        .iter()
+        .map(|arg| match arg {
+            TypeArg::Type(inner) => resolve_type(inner).ok().map(UserTemplateArg::Type),
+            TypeArg::Const(value, _) => Some(UserTemplateArg::Const(*value)),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((&path[..open], args))
 }
 
 fn simple_builtin(name: &str) -> Option<IdlType> {
@@ -642,6 +709,10 @@ mod tests {
             );
         }
         assert_eq!(resolved("Color"), Ok(IdlType::Gfx(GfxType::Color)));
+        // The names of 2019 files.
+        assert_eq!(resolved("Gfx::Rect"), Ok(IdlType::Gfx(GfxType::IntRect)));
+        assert_eq!(resolved("Gfx::Point"), Ok(IdlType::Gfx(GfxType::IntPoint)));
+        assert_eq!(resolved("Gfx::Size"), Ok(IdlType::Gfx(GfxType::IntSize)));
         // Only `Color` is known without its namespace.
         assert_eq!(
             resolved("IntRect"),
@@ -685,6 +756,37 @@ mod tests {
                 path: "GUI::FileTypeFilter".to_string()
             })))))
         );
+    }
+
+    #[test]
+    fn user_templates_keep_their_arguments_in_canonical_form() {
+        assert_eq!(
+            resolved("NonnullRefPtr<Web::Painting::DisplayList>"),
+            Ok(IdlType::User {
+                path: "NonnullRefPtr<Web::Painting::DisplayList>".to_string()
+            })
+        );
+        let written =
+            crate::parser::parse_type_text("::Ring< AK::Vector<int>,0x10,::Gfx::IntRect >");
+        assert_eq!(
+            resolve_type(&written.unwrap()),
+            Ok(IdlType::User {
+                path: "Ring<Vector<i32>, 16, Gfx::IntRect>".to_string()
+            })
+        );
+        let (name, args) = user_template("Ring<Vector<i32>, 16, Gfx::IntRect>").unwrap();
+        assert_eq!(name, "Ring");
+        assert_eq!(
+            args,
+            [
+                UserTemplateArg::Type(IdlType::Vector(b(IdlType::I32))),
+                UserTemplateArg::Const(16),
+                UserTemplateArg::Type(IdlType::Gfx(GfxType::IntRect)),
+            ]
+        );
+        assert_eq!(user_template("Plain"), None);
+        assert_eq!(user_template("Broken<"), None);
+        assert_eq!(user_template("Two<i32> Types<u8>"), None);
     }
 
     #[test]
@@ -745,8 +847,8 @@ mod tests {
                 "`i32` takes no template arguments, found `i32<u8>`",
             ),
             (
-                param(&[], Some("Web::Thing<i32>")),
-                "`Web::Thing<i32>` is a user type with template arguments, which courier cannot map; wrap it in a non-template type",
+                param(&[], Some("Web::Thing<Vector<i32, i32>>")),
+                "`Vector<i32, i32>` has 2 template arguments; it takes 1 type argument",
             ),
             (
                 param(&["UTF8"], Some("i32")),

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use courier_idl::ast::{
-    Attribute, Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Param, Span, Type,
-    TypeArg,
+    Attribute, Directive, Endpoint, ExplicitMagic, Ident, IpcFile, Message, MessageKind, Param,
+    Routing, Span, Type, TypeArg,
 };
 use courier_idl::{SourceFile, check, parse, print};
 use courier_testdata::ipc_files;
@@ -37,17 +37,20 @@ fn ty(ty: &Type) -> Type {
     }
 }
 
+fn attrs(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .map(|attr| Attribute {
+            name: ident(&attr.name),
+            value: attr.value.as_ref().map(ident),
+            span: Span::default(),
+        })
+        .collect()
+}
+
 fn param(param: &Param) -> Param {
     Param {
-        attrs: param
-            .attrs
-            .iter()
-            .map(|attr| Attribute {
-                name: ident(&attr.name),
-                value: attr.value.as_ref().map(ident),
-                span: Span::default(),
-            })
-            .collect(),
+        attrs: attrs(&param.attrs),
         ty: param.ty.as_ref().map(ty),
         name: ident(&param.name),
         span: Span::default(),
@@ -57,6 +60,7 @@ fn param(param: &Param) -> Param {
 fn message(message: &Message) -> Message {
     Message {
         docs: message.docs.clone(),
+        attrs: attrs(&message.attrs),
         name: ident(&message.name),
         params: message.params.iter().map(param).collect(),
         kind: match &message.kind {
@@ -86,6 +90,15 @@ fn without_spans(file: &IpcFile) -> IpcFile {
             .map(|e| Endpoint {
                 docs: e.docs.clone(),
                 name: ident(&e.name),
+                explicit_magic: e.explicit_magic.map(|magic| ExplicitMagic {
+                    value: magic.value,
+                    span: Span::default(),
+                }),
+                routing: e.routing.as_ref().map(|routing| Routing {
+                    ty: ty(&routing.ty),
+                    name: ident(&routing.name),
+                    span: Span::default(),
+                }),
                 messages: e.messages.iter().map(message).collect(),
                 span: Span::default(),
             })
@@ -184,9 +197,10 @@ endpoint WindowClient
 
 // ----- generated trees -----
 
-/// Names the parser reads as one identifier and nothing else (no keyword).
+/// Names the parser reads as one identifier and nothing else (no keyword,
+/// and not `const`, which a template argument drops).
 fn name() -> impl Strategy<Value = String> {
-    "[A-Za-z_][A-Za-z0-9_]{0,8}".prop_filter("not the keyword", |n| n != "endpoint")
+    "[A-Za-z_][A-Za-z0-9_]{0,8}".prop_filter("not a keyword", |n| n != "endpoint" && n != "const")
 }
 
 fn gen_ident() -> impl Strategy<Value = Ident> {
@@ -229,14 +243,23 @@ fn gen_type() -> impl Strategy<Value = Type> {
     })
 }
 
-fn gen_param() -> impl Strategy<Value = Param> {
-    let attr = (gen_ident(), prop::option::of(gen_ident())).prop_map(|(name, value)| Attribute {
+/// An attribute, its value a name, an integer or nothing.
+fn gen_attr() -> impl Strategy<Value = Attribute> {
+    let integer = "[0-9]{1,5}|0x[0-9a-f]{1,4}".prop_map(|name| Ident {
+        name,
+        span: Span::default(),
+    });
+    let value = prop::option::of(prop_oneof![gen_ident(), integer]);
+    (gen_ident(), value).prop_map(|(name, value)| Attribute {
         name,
         value,
         span: Span::default(),
-    });
+    })
+}
+
+fn gen_param() -> impl Strategy<Value = Param> {
     (
-        prop::collection::vec(attr, 0..3),
+        prop::collection::vec(gen_attr(), 0..3),
         prop::option::of(gen_type()),
         gen_ident(),
     )
@@ -254,13 +277,21 @@ fn gen_message() -> impl Strategy<Value = Message> {
         Just(MessageKind::OneWay),
         params().prop_map(|results| MessageKind::Request { results }),
     ];
-    (docs(), gen_ident(), params(), kind).prop_map(|(docs, name, params, kind)| Message {
-        docs,
-        name,
-        params,
+    (
+        docs(),
+        prop::collection::vec(gen_attr(), 0..3),
+        gen_ident(),
+        params(),
         kind,
-        span: Span::default(),
-    })
+    )
+        .prop_map(|(docs, attrs, name, params, kind)| Message {
+            docs,
+            attrs,
+            name,
+            params,
+            kind,
+            span: Span::default(),
+        })
 }
 
 fn gen_file() -> impl Strategy<Value = IpcFile> {
@@ -268,14 +299,27 @@ fn gen_file() -> impl Strategy<Value = IpcFile> {
         text,
         span: Span::default(),
     });
+    let magic = prop::option::of(any::<u32>().prop_map(|value| ExplicitMagic {
+        value,
+        span: Span::default(),
+    }));
+    let routing = prop::option::of((gen_type(), gen_ident()).prop_map(|(ty, name)| Routing {
+        ty,
+        name,
+        span: Span::default(),
+    }));
     let endpoint = (
         docs(),
         gen_ident(),
+        magic,
+        routing,
         prop::collection::vec(gen_message(), 0..4),
     )
-        .prop_map(|(docs, name, messages)| Endpoint {
+        .prop_map(|(docs, name, explicit_magic, routing, messages)| Endpoint {
             docs,
             name,
+            explicit_magic,
+            routing,
             messages,
             span: Span::default(),
         });

@@ -64,12 +64,17 @@ fn collision(
         endpoint.magic(),
         excerpt(&first.name.name)
     );
+    let advice = if endpoint.explicit_magic.is_some() {
+        "peers tell endpoints apart by their magic; give one of them another number after `=`"
+    } else {
+        "peers tell endpoints apart by this hash of the name; rename one of the endpoints"
+    };
     point_at_first(
         Diagnostic::error(here.name.span, message),
         units,
         first,
         here,
-        "peers tell endpoints apart by this hash of the name; rename one of the endpoints",
+        advice,
     )
 }
 

@@ -7,13 +7,10 @@
 //! at fault (`Foo<i32>` inside `Vector<Foo<i32>>`) or at the attribute that
 //! does not fit the type (`[UTF8] i32`).
 
-use super::{spelling, templates};
+use super::templates;
 use crate::ast::{Attribute, Param, Type, TypeArg};
 use crate::diagnostic::{Diagnostic, excerpt};
 use crate::types::{self, IdlType};
-
-/// The templates courier maps, for hints.
-const TEMPLATES: &str = "`Vector`, `Optional`, `HashMap`, `OrderedHashMap`, `Variant` and `Array`";
 
 /// Resolves `param` and reports why it does not resolve, if it does not.
 /// `what` is `parameter` or `result`.
@@ -38,6 +35,14 @@ pub(super) fn check(param: &Param, what: &str, found: &mut Vec<Diagnostic>) {
         // Unreachable: `check_type` reports every type that does not resolve.
         Err(reason) => found.push(Diagnostic::error(ty.span, format!("{subject}: {reason}"))),
     }
+}
+
+/// Resolves the type of a routed endpoint's routing parameter `name` and
+/// reports why it does not resolve, if it does not (the template check
+/// reports wrong arities).
+pub(super) fn check_routing_type(ty: &Type, name: &str, found: &mut Vec<Diagnostic>) {
+    let subject = format!("routing parameter `{}`", excerpt(name));
+    check_type(ty, &subject, found);
 }
 
 /// Reports the faults in `ty` that the template check does not, innermost
@@ -78,20 +83,11 @@ fn type_hint(ty: &Type) -> Option<String> {
     };
     let path = excerpt(&ty.path());
     match types::resolve_type(&bare) {
-        Ok(IdlType::User { .. }) => Some(match spelling::template_suggestion(ty) {
-            Some(template) => format!(
-                "did you mean `{template}`? `{path}` is not one of the templates courier maps \
-                 ({TEMPLATES})"
-            ),
-            None => format!(
-                "courier maps only the templates {TEMPLATES}; name a type of your own without \
-                 template arguments here (`map_type` maps it to a Rust path)"
-            ),
-        }),
+        // A user type takes any template arguments that resolve.
+        Ok(IdlType::User { .. }) | Err(_) => None,
         Ok(_) => Some(format!(
             "`{path}` is not a template: write `{path}` without `<...>`"
         )),
-        Err(_) => None,
     }
 }
 

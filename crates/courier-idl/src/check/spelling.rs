@@ -3,9 +3,9 @@
 //!
 //! Such a name is a valid user type, so the file checks; but no Rust type of
 //! that name exists, and rustc later fails inside the generated code in
-//! `OUT_DIR`. A warning here points at the `.ipc` file instead. For a user
-//! type with template arguments (`Optinal<u8>`), already an error, the same
-//! comparison gives the error its hint.
+//! `OUT_DIR`. A warning here points at the `.ipc` file instead. A user type
+//! with template arguments (`Optinal<u8>`) is compared with the built-in
+//! templates.
 //!
 //! A name is near a built-in when it differs only in case (`string`,
 //! `bool` written `Bool`), or, for built-ins of 5 letters or more, by one
@@ -52,7 +52,7 @@ const PLAIN: &[&str] = &[
     "Array",
 ];
 
-/// The templates, for the hint of a user type with template arguments.
+/// The templates, for a user type with template arguments.
 const TEMPLATES: &[&str] = &[
     "Vector",
     "Optional",
@@ -75,6 +75,9 @@ const NAMESPACED: &[&str] = &[
     "Gfx::BitmapSequence",
     "IPC::File",
     "Core::AnonymousBuffer",
+    "Gfx::Rect",
+    "Gfx::Point",
+    "Gfx::Size",
 ];
 
 /// Warns about every user type in `param`'s type (its template arguments
@@ -92,12 +95,16 @@ fn check_type(ty: &Type, subject: &str, found: &mut Vec<Diagnostic>) {
             check_type(inner, subject, found);
         }
     }
-    // Only a type that stands as a user type: one with template arguments
-    // is an error, whose hint says the same (see `template_suggestion`).
-    if !ty.args.is_empty() || !matches!(types::resolve_type(ty), Ok(IdlType::User { .. })) {
+    // Only a type that stands as a user type.
+    if !matches!(types::resolve_type(ty), Ok(IdlType::User { .. })) {
         return;
     }
-    let Some(suggestion) = builtin_suggestion(ty) else {
+    let suggestion = if ty.args.is_empty() {
+        builtin_suggestion(ty)
+    } else {
+        template_suggestion(ty).map(str::to_string)
+    };
+    let Some(suggestion) = suggestion else {
         return;
     };
     let written = excerpt(&ty.path());
@@ -118,37 +125,39 @@ fn check_type(ty: &Type, subject: &str, found: &mut Vec<Diagnostic>) {
 fn builtin_suggestion(ty: &Type) -> Option<String> {
     let names: Vec<&str> = ty.segments.iter().map(|s| s.name.as_str()).collect();
     match names.as_slice() {
-        [name] | ["AK", name] => nearest(name, PLAIN, Strictness::Warning).map(str::to_string),
-        [_, _] => nearest(&ty.path(), NAMESPACED, Strictness::Warning).map(str::to_string),
+        [name] | ["AK", name] => nearest(name, PLAIN).map(str::to_string),
+        [_, _] => nearest(&ty.path(), NAMESPACED).map(str::to_string),
         _ => None,
     }
 }
 
 /// The template that a user type with template arguments (`Optinal<u8>`,
-/// `vector<i32>`, `HashMapp<K, V>`) is probably a misspelling of.
-pub(super) fn template_suggestion(ty: &Type) -> Option<&'static str> {
-    match ty.segments.as_slice() {
-        [name] => nearest(&name.name, TEMPLATES, Strictness::Hint),
-        [namespace, name] if namespace.name == "AK" => {
-            nearest(&name.name, TEMPLATES, Strictness::Hint)
-        }
-        _ => None,
-    }
-}
-
-/// How sure a suggestion must be.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Strictness {
-    /// For a warning on a legal name: a letter added at either end of a
-    /// built-in makes a plausible name of its own (`Vector3`).
-    Warning,
-    /// For the hint of an error: any one edit.
-    Hint,
+/// `vector<i32>`, `HashMpa<K, V>`) is probably a misspelling of.
+/// A letter added at either end counts here: a template of the user's is
+/// rare, and `HashMapp<K, V>` is more likely a slip than a name.
+fn template_suggestion(ty: &Type) -> Option<&'static str> {
+    let name = match ty.segments.as_slice() {
+        [name] => name,
+        [namespace, name] if namespace.name == "AK" => name,
+        _ => return None,
+    };
+    nearest_any_edit(&name.name, TEMPLATES)
 }
 
 /// The first of `candidates` near `written` (see the module docs), a
-/// candidate that differs only in case first.
-fn nearest<'a>(written: &str, candidates: &[&'a str], strictness: Strictness) -> Option<&'a str> {
+/// candidate that differs only in case first. A letter added at either end
+/// of a built-in does not count: it makes a plausible name of its own
+/// (`Vector3`).
+fn nearest<'a>(written: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    nearest_with(written, candidates, false)
+}
+
+/// [`nearest`], a letter added at either end counting as well.
+fn nearest_any_edit<'a>(written: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    nearest_with(written, candidates, true)
+}
+
+fn nearest_with<'a>(written: &str, candidates: &[&'a str], affixes: bool) -> Option<&'a str> {
     let case_only = candidates
         .iter()
         .find(|c| **c != written && c.eq_ignore_ascii_case(written));
@@ -161,9 +170,7 @@ fn nearest<'a>(written: &str, candidates: &[&'a str], strictness: Strictness) ->
         .find(|c| {
             let candidate = c.to_ascii_lowercase();
             let affix = lower.starts_with(&candidate) || lower.ends_with(&candidate);
-            candidate.len() >= 5
-                && !(affix && strictness == Strictness::Warning)
-                && one_edit_apart(&lower, &candidate)
+            candidate.len() >= 5 && (affixes || !affix) && one_edit_apart(&lower, &candidate)
         })
         .copied()
 }
@@ -276,11 +283,7 @@ mod tests {
             ("Fill", None),
         ];
         for (written, expected) in cases {
-            assert_eq!(
-                nearest(written, PLAIN, Strictness::Warning),
-                expected,
-                "{written}"
-            );
+            assert_eq!(nearest(written, PLAIN), expected, "{written}");
         }
         let namespaced = [
             ("Gfx::IntRec", Some("Gfx::IntRect")),
@@ -292,18 +295,25 @@ mod tests {
             ("Web::Cookie", None),
         ];
         for (written, expected) in namespaced {
-            assert_eq!(
-                nearest(written, NAMESPACED, Strictness::Warning),
-                expected,
-                "{written}"
-            );
+            assert_eq!(nearest(written, NAMESPACED), expected, "{written}");
         }
-        // An error's hint may suggest what a warning would not.
-        assert_eq!(
-            nearest("Vectors", TEMPLATES, Strictness::Hint),
-            Some("Vector")
-        );
-        assert_eq!(nearest("Vectors", TEMPLATES, Strictness::Warning), None);
+        let templates = [
+            ("Optinal", Some("Optional")),
+            ("vector", Some("Vector")),
+            ("HashMpa", Some("HashMap")),
+            ("HashMapp", Some("HashMap")),
+            ("Vectors", Some("Vector")),
+            // Names of their own.
+            ("RefPtr", None),
+            ("NonnullRefPtr", None),
+            ("ReadonlySpan", None),
+            ("Vector", None),
+        ];
+        for (written, expected) in templates {
+            assert_eq!(nearest_any_edit(written, TEMPLATES), expected, "{written}");
+        }
+        // Without template arguments, a letter added at an end is a name.
+        assert_eq!(nearest("Vectors", TEMPLATES), None);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use super::params::List;
 use super::{PResult, Parser};
-use crate::ast::{Directive, Endpoint, Ident, IpcFile, Message, MessageKind, Span};
+use crate::ast::{
+    Directive, Endpoint, ExplicitMagic, Ident, IpcFile, Message, MessageKind, Routing, Span,
+};
 use crate::diagnostic::{Diagnostic, excerpt};
 use crate::token::TokenKind;
 
@@ -121,13 +123,86 @@ impl Parser<'_> {
     /// the name is missing (the body is still parsed, for its diagnostics).
     fn parse_endpoint_rest(&mut self, docs: Vec<String>, keyword: Span) -> Option<Endpoint> {
         let name = self.endpoint_name();
-        let messages = self.endpoint_body(name.as_ref(), keyword);
+        let reported = self.diagnostics_reported();
+        let explicit_magic = self.explicit_magic();
+        let routing = self.routing();
+        // A fault in `= 42` or `routed by ...` is reported once: the body's
+        // `{` is then looked for without another report.
+        let header_fault = self.diagnostics_reported() != reported;
+        let messages = self.endpoint_body(name.as_ref(), keyword, header_fault);
         let span = keyword.to(self.prev_span);
         Some(Endpoint {
             docs,
             name: name?,
+            explicit_magic,
+            routing,
             messages,
             span,
+        })
+    }
+
+    /// `= 42` after the endpoint name, if there. A missing or bad number
+    /// is reported, and the `{` is looked for as if it were not there.
+    fn explicit_magic(&mut self) -> Option<ExplicitMagic> {
+        let eq = self.eat(TokenKind::Eq)?;
+        const HINT: &str = "an explicit magic is a number that fits in 32 bits, as in \
+                            `endpoint WindowServer = 2 { ... }`; without one, the magic is the \
+                            hash of the name";
+        if !self.at(TokenKind::Int) {
+            self.expected(
+                "the endpoint's magic number after `=`",
+                Some(HINT.to_string()),
+            );
+            return None;
+        }
+        let span = self.bump();
+        let text = self.text(span);
+        match super::types::parse_u64(text).map(u32::try_from) {
+            Ok(Ok(value)) => Some(ExplicitMagic { value, span }),
+            Ok(Err(_)) => {
+                let message = format!("endpoint magic `{}` does not fit in 32 bits", excerpt(text));
+                self.report(Diagnostic::error(eq.to(span), message).with_hint(HINT));
+                None
+            }
+            Err(problem) => {
+                let message = format!("{problem} `{}`", excerpt(text));
+                self.report(Diagnostic::error(span, message).with_hint(HINT));
+                None
+            }
+        }
+    }
+
+    /// `routed by Type name` after the endpoint name, if there.
+    fn routing(&mut self) -> Option<Routing> {
+        if !self.at_word("routed") || self.nth(1).kind == TokenKind::LBrace {
+            return None;
+        }
+        const HINT: &str = "a routed endpoint names the parameter that routes its messages: \
+                            `endpoint WebContentServer routed by PageId page_id { ... }`";
+        let start = self.bump();
+        if !self.at_word("by") {
+            self.expected("`by` after `routed`", Some(HINT.to_string()));
+            return None;
+        }
+        self.bump();
+        if !matches!(self.kind(), TokenKind::Ident | TokenKind::ColonColon) {
+            self.expected("the type of the routing parameter", Some(HINT.to_string()));
+            return None;
+        }
+        let ty = self.parse_type(0).ok()?;
+        if !self.at(TokenKind::Ident) {
+            let what = format!(
+                "the name of the routing parameter after `{}`",
+                excerpt(&ty.to_string())
+            );
+            self.expected(&what, Some(HINT.to_string()));
+            return None;
+        }
+        let name = self.bump_ident();
+        Some(Routing {
+            span: start.to(name.span),
+            ty,
+            name,
         })
     }
 
@@ -143,8 +218,13 @@ impl Parser<'_> {
     }
 
     /// `{ message* }`, recovering from a missing `{` or `}`.
-    fn endpoint_body(&mut self, name: Option<&Ident>, keyword: Span) -> Vec<Message> {
-        let open = self.open_brace();
+    fn endpoint_body(
+        &mut self,
+        name: Option<&Ident>,
+        keyword: Span,
+        header_fault: bool,
+    ) -> Vec<Message> {
+        let open = self.open_brace(header_fault);
         let mut messages = Vec::new();
         loop {
             let start = self.pos;
@@ -162,6 +242,10 @@ impl Parser<'_> {
                     return messages;
                 }
                 TokenKind::Directive => self.directive_inside_endpoint(),
+                TokenKind::LBracket if self.attributes_then_name(0) => match self.parse_message() {
+                    Ok(message) => messages.push(message),
+                    Err(_) => self.skip_to_body_boundary(),
+                },
                 TokenKind::Ident => match self.parse_message() {
                     Ok(message) => messages.push(message),
                     Err(_) => self.skip_to_body_boundary(),
@@ -178,16 +262,21 @@ impl Parser<'_> {
         }
     }
 
-    /// Consumes the `{` of an endpoint. When it is missing, reports that and
-    /// skips to a `{` later on the line, if any.
-    fn open_brace(&mut self) -> Option<Span> {
+    /// Consumes the `{` of an endpoint. When it is missing, reports that
+    /// (unless `header_fault`: what came before it was reported already) and
+    /// skips to a later `{` before the first message, if any.
+    fn open_brace(&mut self, header_fault: bool) -> Option<Span> {
         if let Some(span) = self.eat(TokenKind::LBrace) {
             return Some(span);
         }
-        self.expected(
-            "`{` after the endpoint name",
-            Some("an endpoint's messages go between braces: `endpoint Name { ... }`".to_string()),
-        );
+        if !header_fault {
+            self.expected(
+                "`{` after the endpoint name",
+                Some(
+                    "an endpoint's messages go between braces: `endpoint Name { ... }`".to_string(),
+                ),
+            );
+        }
         while !self.at_body_boundary() && !self.at(TokenKind::LBrace) {
             self.bump();
         }
@@ -231,10 +320,20 @@ impl Parser<'_> {
         }
     }
 
-    /// `name(params) =|` or `name(params) => (results)`; the current token is
-    /// an identifier.
+    /// `[attrs] name(params) =|` or `[attrs] name(params) => (results)`; the
+    /// current token is an identifier or the `[` of the attributes.
     fn parse_message(&mut self) -> PResult<Message> {
         let docs = self.take_docs();
+        let mut attrs = Vec::new();
+        while self.at(TokenKind::LBracket) {
+            attrs.extend(self.parse_attr_group()?);
+        }
+        if !self.at(TokenKind::Ident) {
+            return Err(self.expected(
+                "a message name after its attributes",
+                Some(MESSAGE_SHAPE_HINT.to_string()),
+            ));
+        }
         let name = self.bump_ident();
         if !self.at(TokenKind::LParen) {
             let what = format!("`(` after the message name `{}`", excerpt(&name.name));
@@ -244,6 +343,7 @@ impl Parser<'_> {
         let kind = self.parse_message_kind(&name)?;
         Ok(Message {
             docs,
+            attrs,
             span: name.span.to(self.prev_span),
             name,
             params,

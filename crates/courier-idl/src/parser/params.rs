@@ -161,7 +161,7 @@ impl Parser<'_> {
     }
 
     /// `[ attr ("," attr)* ]`; the current token is `[`.
-    fn parse_attr_group(&mut self) -> PResult<Vec<Attribute>> {
+    pub(super) fn parse_attr_group(&mut self) -> PResult<Vec<Attribute>> {
         let open = self.bump();
         if let Some(close) = self.eat(TokenKind::RBracket) {
             self.report(
@@ -191,7 +191,7 @@ impl Parser<'_> {
         }
     }
 
-    /// `Ident ("=" Ident)?`.
+    /// `Ident ("=" (Ident | Integer))?`.
     fn parse_attr(&mut self) -> PResult<Attribute> {
         if !self.at(TokenKind::Ident) {
             return Err(self.expected(
@@ -202,10 +202,14 @@ impl Parser<'_> {
         let name = self.bump_ident();
         let mut span = name.span;
         let value = if self.eat(TokenKind::Eq).is_some() {
-            if !self.at(TokenKind::Ident) {
+            if !matches!(self.kind(), TokenKind::Ident | TokenKind::Int) {
                 return Err(self.expected(
                     &format!("a value after `{}=`", name.name),
-                    Some("an attribute value is a name, as in `[name=value]`".to_string()),
+                    Some(
+                        "an attribute value is a name or an integer, as in `[name=value]` or \
+                         `[MaxLength=16]`"
+                            .to_string(),
+                    ),
                 ));
             }
             let value = self.bump_ident();

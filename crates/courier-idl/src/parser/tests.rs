@@ -23,10 +23,21 @@ fn dump(file: &IpcFile) -> String {
         for doc in &endpoint.docs {
             out.push_str(&format!("/// {doc}\n"));
         }
-        out.push_str(&format!("endpoint {}\n", endpoint.name));
+        out.push_str(&format!("endpoint {}", endpoint.name));
+        if let Some(magic) = &endpoint.explicit_magic {
+            out.push_str(&format!(" = {}", magic.value));
+        }
+        if let Some(routing) = &endpoint.routing {
+            out.push_str(&format!(" routed by {} {}", routing.ty, routing.name));
+        }
+        out.push('\n');
         for message in &endpoint.messages {
             for doc in &message.docs {
                 out.push_str(&format!("  /// {doc}\n"));
+            }
+            if !message.attrs.is_empty() {
+                let attrs: Vec<String> = message.attrs.iter().map(|a| a.name.to_string()).collect();
+                out.push_str(&format!("  #[{}]\n", attrs.join(",")));
             }
             let results = match &message.kind {
                 MessageKind::OneWay => "=|".to_string(),
@@ -293,6 +304,63 @@ fn integers_in_templates() {
             endpoint A
               a(Array<u8, 16> k) =|
             ! integer too large `99999999999999999999` @"99999999999999999999"
+        "#]],
+    );
+}
+
+#[test]
+fn what_may_follow_an_endpoint_name() {
+    check(
+        "endpoint Old = 12 { A() =| }\n\
+         endpoint Hex = 0x10 {}\n\
+         endpoint Pages routed by ::Web::PageId page_id {\n\
+             // Docs above the attributes.\n\
+             [NotRouted] [X, Y=3]\n\
+             create(Web::PageId page_id) =|\n\
+             [NotRouted] close(Web::PageId page_id) => ()\n\
+             load(Web::PageId page_id) =| [NotRouted] stop(Web::PageId page_id) =|\n\
+         }\n\
+         endpoint routed {}\n",
+        expect![[r#"
+            endpoint Old = 12
+              A() =|
+            endpoint Hex = 16
+            endpoint Pages routed by ::Web::PageId page_id
+              /// Docs above the attributes.
+              #[NotRouted,X,Y]
+              create(Web::PageId page_id) =|
+              #[NotRouted]
+              close(Web::PageId page_id) => ()
+              load(Web::PageId page_id) =|
+              #[NotRouted]
+              stop(Web::PageId page_id) =|
+            endpoint routed
+        "#]],
+    );
+}
+
+#[test]
+fn const_in_template_arguments_is_dropped() {
+    check(
+        "endpoint E { f(Ptr<Frame const> a, Ptr<const ::Frame> b, Map<K const, const V> c, \
+         Ptr<const> d) =| }",
+        expect![[r#"
+            endpoint E
+              f(Ptr<Frame> a, Ptr<::Frame> b, Map<K, V> c, Ptr<const> d) =|
+        "#]],
+    );
+}
+
+#[test]
+fn a_message_after_attributes_recovers_like_any_message() {
+    // The broken first message does not swallow the attributed one.
+    check(
+        "endpoint E {\n    broken(i32 x,\n    [NotRouted] next(i32 y) =|\n}\n",
+        expect![[r#"
+            endpoint E
+              #[NotRouted]
+              next(i32 y) =|
+            ! unclosed `(` @"("
         "#]],
     );
 }

@@ -81,12 +81,32 @@ impl Parser<'_> {
     fn parse_type_arg(&mut self, depth: usize) -> PResult<TypeArg> {
         match self.kind() {
             TokenKind::Int => self.parse_int(),
-            TokenKind::Ident | TokenKind::ColonColon => Ok(TypeArg::Type(self.parse_type(depth)?)),
+            TokenKind::Ident | TokenKind::ColonColon => {
+                Ok(TypeArg::Type(self.parse_qualified_type(depth)?))
+            }
             _ => Err(self.expected(
                 "a template argument",
                 Some("a template argument is a type or an integer, as in `Array<u8, 16>`".into()),
             )),
         }
+    }
+
+    /// A template argument's type with the C++ qualifier `const` before or
+    /// after it (`Media::VideoFrame const`), which is dropped: it says how
+    /// C++ may use the value, not what travels. The type's span covers it.
+    fn parse_qualified_type(&mut self, depth: usize) -> PResult<Type> {
+        let start = self.peek().span;
+        let leading_const = self.at_word("const")
+            && matches!(self.nth(1).kind, TokenKind::Ident | TokenKind::ColonColon);
+        if leading_const {
+            self.bump();
+        }
+        let mut ty = self.parse_type(depth)?;
+        if !leading_const && self.at_word("const") {
+            self.bump();
+        }
+        ty.span = start.to(self.prev_span);
+        Ok(ty)
     }
 
     /// An integer argument: decimal (`16`) or hexadecimal (`0x10`).
@@ -107,7 +127,7 @@ impl Parser<'_> {
 
 /// Parses a decimal or `0x` hexadecimal integer; the error says what is
 /// wrong with it.
-fn parse_u64(text: &str) -> Result<u64, &'static str> {
+pub(super) fn parse_u64(text: &str) -> Result<u64, &'static str> {
     let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => (hex, 16),
         None => (text, 10),

@@ -1,0 +1,108 @@
+//! What sits around the messages rather than in their parameter lists: the
+//! attributes before a message (`[NotRouted]`) and the routing of a routed
+//! endpoint (`routed by Type name`).
+
+use super::{resolution, templates};
+use crate::ast::{Attribute, Endpoint, Message};
+use crate::diagnostic::{Diagnostic, excerpt};
+
+/// The message attributes courier understands.
+const KNOWN: [&str; 1] = ["NotRouted"];
+const KNOWN_LIST: &str = "the known message attribute is `NotRouted`";
+/// Attributes that belong before a parameter, not before a message.
+const PARAMETER_ATTRIBUTES: [&str; 3] = ["UTF8", "File", "Bitmap"];
+
+/// Checks `endpoint`'s routing and the attributes of its messages.
+pub(super) fn check(endpoint: &Endpoint, found: &mut Vec<Diagnostic>) {
+    if let Some(routing) = &endpoint.routing {
+        templates::check(&routing.ty, found);
+        resolution::check_routing_type(&routing.ty, &routing.name.name, found);
+        let carried = endpoint.messages.iter().any(|message| {
+            message
+                .params
+                .iter()
+                .any(|param| param.name.name == routing.name.name)
+        });
+        if !carried && !endpoint.messages.is_empty() {
+            let name = excerpt(&routing.name.name);
+            found.push(
+                Diagnostic::warning(
+                    routing.name.span,
+                    format!(
+                        "no message of endpoint `{}` has a parameter `{name}`, so none is routed",
+                        excerpt(&endpoint.name.name)
+                    ),
+                )
+                .with_hint(format!(
+                    "routed messages carry the routing parameter, as in `close({} {name})`; \
+                     remove `routed by ...` if the endpoint needs no routing",
+                    excerpt(&routing.ty.to_string())
+                )),
+            );
+        }
+    }
+    for message in &endpoint.messages {
+        check_attributes(endpoint, message, found);
+    }
+}
+
+fn check_attributes(endpoint: &Endpoint, message: &Message, found: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for attr in &message.attrs {
+        let name = attr.name.name.as_str();
+        if seen.contains(&name) {
+            found.push(
+                Diagnostic::warning(
+                    attr.name.span,
+                    format!("duplicate attribute `{}`", excerpt(name)),
+                )
+                .with_hint("remove the repeated attribute"),
+            );
+        }
+        seen.push(name);
+        if !KNOWN.contains(&name) {
+            found.push(unknown(attr));
+            continue;
+        }
+        if attr.value.is_some() {
+            found.push(
+                Diagnostic::warning(attr.span, format!("attribute `{name}` takes no value"))
+                    .with_hint(format!("write `[{name}]`")),
+            );
+        }
+        if name == "NotRouted" && endpoint.routing.is_none() {
+            found.push(
+                Diagnostic::warning(
+                    attr.name.span,
+                    format!(
+                        "`[NotRouted]` on `{}` has no effect: endpoint `{}` is not routed",
+                        excerpt(&message.name.name),
+                        excerpt(&endpoint.name.name)
+                    ),
+                )
+                .with_hint(
+                    "route the endpoint's messages with `endpoint Name routed by Type name { ... }`, \
+                     or remove `[NotRouted]`",
+                ),
+            );
+        }
+    }
+}
+
+fn unknown(attr: &Attribute) -> Diagnostic {
+    let name = attr.name.name.as_str();
+    let hint = if PARAMETER_ATTRIBUTES.contains(&name) {
+        format!(
+            "`[{name}]` is an attribute of a parameter: write it before the parameter, as in `f([{name}] ...)`"
+        )
+    } else if let Some(known) = KNOWN.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        format!("attributes are case-sensitive: did you mean `{known}`? {KNOWN_LIST}")
+    } else {
+        format!("{KNOWN_LIST}; courier ignores others")
+    };
+    Diagnostic::warning(
+        attr.name.span,
+        format!("unknown message attribute `{}`", excerpt(name)),
+    )
+    .with_hint(hint)
+}
