@@ -6,6 +6,7 @@ mod support;
 
 use std::io::Write;
 use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
 use support::{EchoService, SERVICE, courier};
@@ -294,12 +295,34 @@ fn call_round_trips_gfx_types_and_files() {
     assert_eq!(out, "contents = \"what the file says\"\n");
 }
 
+/// Waits until the service holds exactly `expected` notes. A one-way
+/// message is handled on the connection it came by, which `courier call`
+/// closes once it is sent; another connection's call may be handled
+/// before it. So the test waits, bounded, for it to land.
+fn wait_for_notes(service: &EchoService, expected: &[&str]) {
+    let client = support::client(&service.socket);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let notes = client.notes().expect("notes");
+        if notes == expected {
+            return;
+        }
+        assert!(
+            notes.len() < expected.len() && Instant::now() < deadline,
+            "the service holds the notes {notes:?}, expected {expected:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5)); // polling, not synchronising
+    }
+}
+
 #[test]
 fn call_sends_one_way_messages() {
     let service = start();
     let run = service.courier(&["call", SERVICE, "note", "first note"]);
     assert_eq!((run.code, run.stdout.as_str()), (0, ""), "{run:#?}");
+    wait_for_notes(&service, &["first note"]);
     service.courier(&["call", SERVICE, "Note", "second"]).ok();
+    wait_for_notes(&service, &["first note", "second"]);
     let response = call_json(&service, &["notes"]);
     assert_eq!(response["args"]["texts"], json!(["first note", "second"]));
 }

@@ -8,7 +8,9 @@ use std::sync::{Mutex, MutexGuard};
 
 /// The targets check that every fd they made is closed by number after
 /// each input, which another test's thread opening an fd meanwhile (taking
-/// a just-freed number) would fail: the tests that run targets take turns.
+/// a just-freed number) would fail: every test of this file takes turns,
+/// those that only read the corpus directories too (a directory being
+/// listed is an open fd).
 fn one_at_a_time() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock()
@@ -51,6 +53,7 @@ fn run_files(kind: &str, target: &str) -> usize {
 
 #[test]
 fn every_target_has_a_checked_in_seed_corpus() {
+    let _turn = one_at_a_time();
     for target in courier_fuzz::TARGETS {
         let count = files("corpus", target).len();
         assert!(
@@ -123,6 +126,7 @@ fn an_unknown_target_is_refused() {
 #[test]
 #[ignore = "writes into the source tree; run by hand after changing the seeds"]
 fn write_seed_corpus() {
+    let _turn = one_at_a_time();
     for target in courier_fuzz::TARGETS {
         let dir = fuzz_dir().join("corpus").join(target);
         std::fs::create_dir_all(&dir).expect("create the corpus directory");

@@ -50,11 +50,53 @@ fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// Why `NOBODY` could not run this test binary or reach `dir`, if so (a
+/// checkout in a private directory): the tests that run a child as
+/// `NOBODY` then skip.
+fn unreachable_by_nobody(dir: &Path) -> Option<String> {
+    let exe = std::env::current_exe().expect("current_exe");
+    support::unreachable_by(NOBODY, NOBODY, &exe)
+        .or_else(|| support::unreachable_by(NOBODY, NOBODY, dir))
+}
+
 fn unsafe_problem(error: &courier::DiscoveryError) -> DirectoryProblem {
     match error.kind() {
         DiscoveryErrorKind::UnsafeDirectory { problem, .. } => problem.clone(),
         other => panic!("expected an unsafe directory, got {other:?}"),
     }
+}
+
+/// The check the other-uid tests skip by: mode bits, for a user that owns
+/// nothing on the way.
+#[test]
+fn another_user_is_told_apart_by_the_search_bits_on_the_way() {
+    let fds = fd_check();
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("inner");
+    std::fs::create_dir(&inner).unwrap();
+    set_mode(dir.path(), 0o700);
+    let why = support::unreachable_by(NOBODY, NOBODY, &inner).expect("a private directory");
+    assert!(
+        why.contains(&format!(
+            "may not search or execute {}",
+            dir.path().display()
+        )),
+        "{why}"
+    );
+    // Search alone is enough to pass through, for the owner too.
+    set_mode(dir.path(), 0o711);
+    set_mode(&inner, 0o700);
+    let uid = rustix::process::geteuid().as_raw();
+    let gid = rustix::process::getegid().as_raw();
+    assert_eq!(support::unreachable_by(uid, gid, &inner), None);
+    if let Some(why) = support::unreachable_by(NOBODY, NOBODY, &std::env::temp_dir()) {
+        eprintln!("the rest skipped: the temporary directory is private: {why}");
+    } else {
+        assert!(support::unreachable_by(NOBODY, NOBODY, &inner).is_some());
+        set_mode(&inner, 0o701);
+        assert_eq!(support::unreachable_by(NOBODY, NOBODY, &inner), None);
+    }
+    finish(fds, dir);
 }
 
 #[test]
@@ -237,6 +279,11 @@ fn a_peer_of_another_uid_is_refused_by_the_default_policy() {
     let fds = fd_check();
     let dir = tempfile::tempdir().unwrap();
     let (portal, listener) = open_service(dir.path());
+    if let Some(why) = unreachable_by_nobody(portal.dir()) {
+        eprintln!("skipped: uid {NOBODY} cannot run the client: {why}");
+        drop(listener);
+        return finish(fds, dir);
+    }
     let child = ChildSpec::new("connect-echo")
         .with_uid(NOBODY)
         .env(PORTAL_DIR_ENV, portal.dir())
@@ -279,6 +326,11 @@ fn a_peer_of_another_uid_is_served_when_the_policy_names_it() {
     let fds = fd_check();
     let dir = tempfile::tempdir().unwrap();
     let (portal, listener) = open_service(dir.path());
+    if let Some(why) = unreachable_by_nobody(portal.dir()) {
+        eprintln!("skipped: uid {NOBODY} cannot run the client: {why}");
+        drop(listener);
+        return finish(fds, dir);
+    }
     let policy = PeerPolicy::Uids(vec![NOBODY]);
     let listener = listener.with_peer_policy(policy.clone());
     let child = ChildSpec::new("connect-echo")

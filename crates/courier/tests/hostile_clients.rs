@@ -23,7 +23,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use courier::{Error, HandshakeErrorKind, Limits};
 use hostile_common::{
@@ -419,12 +419,8 @@ fn a_client_that_says_nothing_is_closed_after_the_handshake_timeout() {
     drop((silent, half));
     scene.check_recovered();
     let log = scene.server.log();
-    assert_eq!(
-        log.matches("the handshake did not complete within 200ms")
-            .count(),
-        2,
-        "{log}"
-    );
+    let timed_out = format!("the handshake did not complete within {SHORT_HANDSHAKE:?}");
+    assert_eq!(log.matches(&timed_out).count(), 2, "{log}");
     scene.finish();
 }
 
@@ -493,9 +489,8 @@ fn a_client_that_never_reads_blocks_nobody_and_is_disconnected() {
     let scene = Scene::new("unread");
     let rss_before = scene.server.rss_kib();
     let mut stream = handshake(scene.server.path());
-    stream
-        .set_write_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
+    // Against a hang only: a loaded server may not read for a while.
+    stream.set_write_timeout(Some(DEADLINE)).unwrap();
     // 400 requests of 256 KiB: 100 MiB whose responses are never read. The
     // server may queue at most `UNSENT_LIMIT` (8 MiB) of unsent output, then
     // must drop the connection.
@@ -524,14 +519,19 @@ fn a_client_that_never_reads_blocks_nobody_and_is_disconnected() {
             }
         }
     }
-    // Meanwhile, the others are served, promptly.
+    // Meanwhile, the others are served: the hostile connection is still
+    // open, its responses unread, and a server it blocked would never
+    // answer (the timeout turns that hang into a failure).
     let start = Instant::now();
     assert_eq!(
-        scene.good.echo("not blocked".into()).unwrap(),
+        scene
+            .good
+            .with_timeout(DEADLINE)
+            .echo("not blocked".into())
+            .unwrap(),
         "not blocked"
     );
-    let other_latency = start.elapsed();
-    assert!(other_latency < Duration::from_secs(1), "{other_latency:?}");
+    eprintln!("the good client was answered in {:?}", start.elapsed());
     if !cut_off {
         expect_closed(&mut stream);
     }
@@ -568,12 +568,22 @@ fn a_peer_of_another_uid_is_refused_by_default() {
         eprintln!("skipped: run as root to test a peer of another uid");
         return;
     }
+    let exe = std::env::current_exe().unwrap();
+    if let Some(why) = support::unreachable_by(65534, 65534, &exe) {
+        eprintln!("skipped: uid 65534 cannot run this test binary: {why}");
+        return;
+    }
     let scene = Scene::new("default");
     // Let uid 65534 reach the socket at all; the server's own policy is
     // what must refuse it.
     std::fs::set_permissions(scene.server.dir(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(scene.server.path(), std::fs::Permissions::from_mode(0o666)).unwrap();
-    let output = Command::new(std::env::current_exe().unwrap())
+    if let Some(why) = support::unreachable_by(65534, 65534, scene.server.dir()) {
+        eprintln!("skipped: uid 65534 cannot reach the server's socket: {why}");
+        scene.finish();
+        return;
+    }
+    let output = Command::new(exe)
         .args([
             "--exact",
             "hostile_child",

@@ -25,6 +25,20 @@ fn idle_limits() -> Limits {
     }
 }
 
+/// The `pool-big` child's limits and its tests' clients': the defaults,
+/// but segments never unmapped for idleness while a test runs. The tests
+/// that count segments look at them after large transfers, which a loaded
+/// machine may take seconds over (a debug build copies 64 MiB slowly), and
+/// the default idle timeout (5 s) could then unmap a segment under the
+/// test's eyes; idleness is `tokio_idle_segments_are_unmapped_on_both_sides`'s
+/// subject.
+fn big_limits() -> Limits {
+    Limits {
+        shm_idle_timeout: Duration::from_secs(3600),
+        ..Limits::default()
+    }
+}
+
 /// The child: the echo server with the limits its mode names.
 #[test]
 fn child_server() {
@@ -36,7 +50,7 @@ fn child_server() {
     let (mode, path) = spec.split_once(':').expect("mode:path");
     let limits = match mode {
         // The default limits hold a 64 MiB `Vector<u8>` and its length.
-        "pool-big" => Limits::default(),
+        "pool-big" => big_limits(),
         "pool-idle" => idle_limits(),
         other => panic!("unknown child mode {other}"),
     };
@@ -72,7 +86,7 @@ fn blocking_client(server: &ServerChild, limits: Limits) -> EchoServerClient<Ech
 fn blocking_a_64_mib_vec_goes_there_and_back_through_the_pool() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
-    let client = blocking_client(&server, Limits::default());
+    let client = blocking_client(&server, big_limits());
     let data = pattern(64 << 20, 1);
     let sum = checksum(&data);
     let echoed = client.echo_bytes(data).expect("echo 64 MiB");
@@ -97,7 +111,7 @@ fn blocking_a_64_mib_vec_goes_there_and_back_through_the_pool() {
 fn blocking_many_large_messages_keep_the_pool_and_the_fds_bounded() {
     let fds = fd_check();
     let server = ServerChild::spawn("pool-big");
-    let client = blocking_client(&server, Limits::default());
+    let client = blocking_client(&server, big_limits());
     let template = pattern(300 << 10, 2);
     let mut fds_open = None;
     for round in 0..200u32 {
@@ -155,7 +169,7 @@ mod tokio_driver {
         let fds = fd_check();
         let server = ServerChild::spawn("pool-big");
         runtime().block_on(async {
-            let client = async_client(&server, Limits::default()).await;
+            let client = async_client(&server, big_limits()).await;
             let data = pattern(64 << 20, 3);
             let sum = checksum(&data);
             let echoed = client.echo_bytes(data).await.expect("echo 64 MiB");
@@ -190,8 +204,9 @@ mod tokio_driver {
             );
             // The client's driver drops its own segment when the timer fires;
             // the server (blocking driver, waiting for input) drops its own
-            // and says so. Wait for both, bounded.
-            let deadline = Instant::now() + Duration::from_secs(10);
+            // and says so. Wait for both, bounded (generously: a loaded
+            // machine may not schedule either side for a while).
+            let deadline = Instant::now() + Duration::from_secs(30);
             loop {
                 let stats = connection.pool_stats();
                 if stats.segments == 0 && stats.peer_segments == 0 {
@@ -201,7 +216,7 @@ mod tokio_driver {
                 }
                 assert!(
                     Instant::now() < deadline,
-                    "idle segments still mapped after 10 s: {stats:?}"
+                    "idle segments still mapped after 30 s: {stats:?}"
                 );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }

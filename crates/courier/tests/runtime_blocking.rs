@@ -154,7 +154,7 @@ fn a_call_that_times_out_leaves_the_connection_usable() {
 }
 
 #[test]
-fn killing_the_server_during_a_call_disconnects_within_a_second() {
+fn killing_the_server_during_a_call_disconnects_at_once() {
     let fds = fd_check();
     let mut server = ServerChild::spawn("echo");
     let client = connect(&server);
@@ -173,13 +173,14 @@ fn killing_the_server_during_a_call_disconnects_within_a_second() {
     let killed_at = Instant::now();
     server.kill();
     let (result, returned_at) = done_rx
-        .recv_timeout(Duration::from_secs(5))
+        .recv_timeout(runtime_common::HANG)
         .expect("the call returned");
     caller.join().unwrap();
     assert!(matches!(result, Err(Error::Disconnected)), "{result:?}");
+    // From the socket, not from a timer (see `AT_ONCE`).
     let waited = returned_at.saturating_duration_since(killed_at);
     assert!(
-        waited < Duration::from_secs(1),
+        waited < runtime_common::AT_ONCE,
         "Disconnected took {waited:?}"
     );
     drop(release_write);

@@ -244,11 +244,26 @@ fn filled_bitmap(side: u32, color: Color) -> Result<ShareableBitmap, courier::sh
     Ok(bitmap)
 }
 
+/// The descriptors a process of the load needs: one per client, and room.
+const FDS_NEEDED: u64 = CLIENTS as u64 + 200;
+
 /// Raises this process's soft `RLIMIT_NOFILE` to its hard limit; returns
-/// the new soft limit.
+/// the new soft limit. A hard limit below [`FDS_NEEDED`] (a machine set up
+/// with 1024 for both) is raised too where that is allowed (as root, which
+/// CI is); the server child inherits the limits.
 fn raise_fd_limit() -> u64 {
-    use rustix::process::{Resource, getrlimit, setrlimit};
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
     let mut limit = getrlimit(Resource::Nofile);
+    if limit.maximum.is_some_and(|hard| hard < FDS_NEEDED) {
+        let raised = Rlimit {
+            current: Some(FDS_NEEDED),
+            maximum: Some(FDS_NEEDED),
+        };
+        // Refused without privilege: then the assertions below say why.
+        if setrlimit(Resource::Nofile, raised).is_ok() {
+            limit = getrlimit(Resource::Nofile);
+        }
+    }
     limit.current = limit.maximum;
     setrlimit(Resource::Nofile, limit).expect("raise RLIMIT_NOFILE to the hard limit");
     getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)

@@ -364,7 +364,7 @@ fn a_call_that_times_out_leaves_the_connection_usable() {
 }
 
 #[test]
-fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
+fn killing_the_server_during_calls_disconnects_them_all_at_once() {
     let fds = fd_check();
     let mut server = Child::server("server");
     run(async {
@@ -393,8 +393,9 @@ fn killing_the_server_during_calls_disconnects_them_all_within_a_second() {
         let (blocked, never) = (blocked.unwrap(), never.unwrap());
         assert!(matches!(blocked, Err(Error::Disconnected)), "{blocked:?}");
         assert!(matches!(never, Err(Error::Disconnected)), "{never:?}");
+        // From the socket, not from a timer (see `AT_ONCE`).
         assert!(
-            waited < Duration::from_secs(1),
+            waited < runtime_common::AT_ONCE,
             "Disconnected took {waited:?}"
         );
         assert!(matches!(
@@ -689,6 +690,11 @@ fn ipc_trace_logs_connection_life_and_every_message_by_name() {
         );
         close_and_wait(client).await;
     });
+    // The client's end is not the server's notice of it: stopped before its
+    // task has read the end of file, the server would close the connection
+    // itself, and log that instead of the peer's close. So wait for the
+    // server to log the reason checked below before stopping it.
+    server.wait_for_log("client disconnected from `EchoServer`: the peer closed the connection");
     server.stop();
     let (result, stderr) = server.result_and_stderr();
     assert_eq!(result, "stopped, socket file left: false");

@@ -142,8 +142,10 @@ fn open_process_globals() {
 
 /// How long [`FdCheck::finish`] waits for fds that other threads are still
 /// closing (a dropped multi-thread tokio runtime closes its driver's fds as
-/// its worker threads finish exiting, just after `drop` returns).
-const FD_SETTLE: std::time::Duration = std::time::Duration::from_secs(5);
+/// its worker threads finish exiting, just after `drop` returns). Those
+/// threads are done in microseconds; the bound is for a machine so loaded
+/// that they are not scheduled for a while, and is only reached by a leak.
+const FD_SETTLE: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl FdCheck {
     /// Asserts that every fd open now was open when the check started (same
@@ -165,6 +167,51 @@ impl FdCheck {
             self.before
         );
     }
+}
+
+// ----- another user -----
+
+/// Why the user `uid` (group `gid`, no supplementary groups) could not
+/// reach `path`: the first directory on the way that it may not search, or
+/// `path` itself when it may not execute (search) it; `None` when it can.
+/// Judged by the mode bits, as the kernel does for a process of that user.
+///
+/// Tests that run a child as another user (`Command::uid`) call it for the
+/// test binary and the directories the child must reach, and skip with a
+/// notice when it says no: a checkout under a private directory (`/root`
+/// is `0700`) is not an error of the code under test.
+pub fn unreachable_by(uid: u32, gid: u32, path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let path = match path.canonicalize() {
+        Ok(path) => path,
+        Err(error) => return Some(format!("{}: {error}", path.display())),
+    };
+    let mut prefix = std::path::PathBuf::new();
+    for component in path.components() {
+        prefix.push(component);
+        let metadata = match std::fs::metadata(&prefix) {
+            Ok(metadata) => metadata,
+            Err(error) => return Some(format!("{}: {error}", prefix.display())),
+        };
+        let mode = metadata.mode();
+        let search = if metadata.uid() == uid {
+            mode & 0o100
+        } else if metadata.gid() == gid {
+            mode & 0o010
+        } else {
+            mode & 0o001
+        };
+        if search == 0 {
+            return Some(format!(
+                "uid {uid} may not search or execute {} (mode {:o}, owner {}:{})",
+                prefix.display(),
+                mode & 0o7777,
+                metadata.uid(),
+                metadata.gid()
+            ));
+        }
+    }
+    None
 }
 
 // ----- the child process -----

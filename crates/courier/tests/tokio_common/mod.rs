@@ -30,12 +30,12 @@
 
 use std::fs::File;
 use std::future::Future;
-use std::io::{Read, Seek, Write};
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStderr, ChildStdin, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use courier::tokio::{ClientHandle, MultiServer};
@@ -65,8 +65,9 @@ pub fn run<F: Future>(test: F) -> F::Output {
         .expect("tokio runtime");
     let output = runtime.block_on(test);
     // A task whose connection just closed may still be returning; give the
-    // workers a moment, then insist.
-    let deadline = Instant::now() + Duration::from_secs(5);
+    // workers a moment (a generous one: a loaded machine may not schedule
+    // them for a while), then insist.
+    let deadline = Instant::now() + TASKS_SETTLE;
     while runtime.metrics().num_alive_tasks() > 0 && Instant::now() < deadline {
         std::thread::yield_now();
     }
@@ -79,12 +80,19 @@ pub fn run<F: Future>(test: F) -> F::Output {
     output
 }
 
+/// How long [`run`] lets the tasks of a test finish after it returned.
+const TASKS_SETTLE: Duration = Duration::from_secs(30);
+
+/// How long [`within`] waits for what should happen at once: long enough
+/// for a heavily loaded machine, so that only a hang (a bug) reaches it.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
 /// Waits for `future`, failing the test instead of hanging if it takes
-/// more than 10 seconds (a bug).
+/// more than [`PATIENCE`] (a bug).
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(Duration::from_secs(10), future).await {
+    match tokio::time::timeout(PATIENCE, future).await {
         Ok(output) => output,
-        Err(_) => panic!("{what} did not happen within 10 seconds"),
+        Err(_) => panic!("{what} did not happen within {PATIENCE:?}"),
     }
 }
 
@@ -96,6 +104,9 @@ pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
 ///
 /// - `echo("never")` is deferred and never answered (its responder is kept
 ///   until the handler is dropped);
+/// - `echo_bytes(data)` where `data` starts with [`NEVER_ANSWER`] is the
+///   same, and the handler keeps `data` too (so a large body stays in the
+///   server's memory until the client is gone);
 /// - `echo("batch:<n>:<anything>")` is deferred until `n` such requests
 ///   arrived, then all are answered in reverse order of arrival;
 /// - `notify_then_reply(count)` sends `Event { seq: count }` to every client
@@ -108,6 +119,8 @@ pub struct TokioEcho {
     pushed: Vec<i32>,
     batch: Vec<(String, Responder)>,
     never: Vec<Responder>,
+    /// The bodies of the `echo_bytes` calls never answered.
+    kept: Vec<Vec<u8>>,
 }
 
 impl TokioEcho {
@@ -121,6 +134,7 @@ impl TokioEcho {
             pushed: Vec::new(),
             batch: Vec::new(),
             never: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
@@ -182,6 +196,12 @@ impl Handler<EchoServer> for TokioEcho {
                 values: std::mem::take(&mut self.pushed),
             }),
             EchoServerMessage::NotifyThenReply(NotifyThenReply { count }) => self.broadcast(count),
+            EchoServerMessage::EchoBytes(EchoBytes { data }) if data.starts_with(NEVER_ANSWER) => {
+                let (reply, responder) = Reply::deferred();
+                self.never.push(responder);
+                self.kept.push(data);
+                reply
+            }
             EchoServerMessage::EchoBytes(EchoBytes { data }) => {
                 Reply::response(EchoBytesResponse { data })
             }
@@ -226,6 +246,10 @@ fn open_file(contents: &str) -> Result<std::os::fd::OwnedFd, HandlerError> {
     file.rewind()?;
     Ok(file.into())
 }
+
+/// The first bytes of an `echo_bytes` body that [`TokioEcho`] never
+/// answers (see there).
+pub const NEVER_ANSWER: &[u8] = b"COURIER-NEVER-ANSWER";
 
 /// A `MultiServer` of the tokio echo service at `path`, its handlers able to
 /// broadcast to every client.
@@ -314,9 +338,77 @@ pub mod fake_echo {
 pub struct Child {
     process: ChildProcess,
     stdin: Option<ChildStdin>,
-    stderr: Option<ChildStderr>,
+    log: Option<ChildLog>,
     path: PathBuf,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// The stderr of a traced child, read line by line on a thread of its own
+/// as the child writes it: the test can wait for a line to appear, and the
+/// child never blocks on a full pipe.
+pub struct ChildLog {
+    lines: mpsc::Receiver<String>,
+    /// Every line received so far.
+    seen: String,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ChildLog {
+    fn start(stderr: ChildStderr) -> ChildLog {
+        let (sender, lines) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut stderr = BufReader::new(stderr);
+            loop {
+                let mut line = String::new();
+                match stderr.read_line(&mut line) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        if sender.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        ChildLog {
+            lines,
+            seen: String::new(),
+            reader: Some(reader),
+        }
+    }
+
+    /// Waits until the child has logged `text`, failing the test after
+    /// [`PATIENCE`] or if its stderr ends first.
+    pub fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.seen.contains(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push_str(&line),
+                Err(mpsc::RecvTimeoutError::Timeout) => panic!(
+                    "the child did not log `{text}` within {PATIENCE:?}; its log:\n{}",
+                    self.seen
+                ),
+                Err(mpsc::RecvTimeoutError::Disconnected) => panic!(
+                    "the child's stderr ended without `{text}`; its log:\n{}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Everything the child logged, once its stderr has ended.
+    fn rest(mut self) -> String {
+        while let Ok(line) = self.lines.recv() {
+            self.seen.push_str(&line);
+        }
+        if let Some(reader) = self.reader.take() {
+            reader
+                .join()
+                .expect("the thread reading the child's stderr");
+        }
+        self.seen
+    }
 }
 
 impl Child {
@@ -386,11 +478,11 @@ impl Child {
         }
         let mut process = ChildProcess::spawn(&mut command, "child");
         let stdin = process.take_stdin();
-        let stderr = process.take_stderr();
+        let log = process.take_stderr().map(ChildLog::start);
         Child {
             process,
             stdin,
-            stderr,
+            log,
             path,
             _dir: dir,
         }
@@ -425,15 +517,22 @@ impl Child {
         line
     }
 
+    /// Waits until the child has written `text` to its stderr (only
+    /// captured by [`server_traced`](Self::server_traced)): what a test
+    /// waits for when the event it needs is one the child only logs.
+    pub fn wait_for_log(&mut self, text: &str) {
+        self.log
+            .as_mut()
+            .expect("spawned with server_traced")
+            .wait_for(text);
+    }
+
     /// [`result`](Self::result), and everything the child wrote to stderr
     /// (only captured by [`server_traced`](Self::server_traced)).
     pub fn result_and_stderr(mut self) -> (String, String) {
-        let mut pipe = self.stderr.take().expect("spawned with server_traced");
+        let log = self.log.take().expect("spawned with server_traced");
         let result = self.result();
-        let mut stderr = String::new();
-        pipe.read_to_string(&mut stderr)
-            .expect("read the child's stderr");
-        (result, stderr)
+        (result, log.rest())
     }
 
     /// Reads the child's output up to a line containing `marker`; returns

@@ -39,6 +39,16 @@ use self::echo::{EchoClient, EchoClientSender, EchoServer, EchoServerHandler, Ec
 /// The environment variable that makes `child_server` a server.
 pub const CHILD_ENV: &str = "COURIER_RUNTIME_CHILD";
 
+/// How soon a caller must see its peer's death for the tests to call it
+/// "at once": the socket tells at once (microseconds), and every timer of
+/// courier's that could stand in for the socket's notice fires later (the
+/// shortest are the 5 s lingers and the pool's 5 s idle timeout). The bound
+/// between the two leaves a loaded machine seconds to schedule the caller.
+pub const AT_ONCE: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// How long a test waits for what must happen before it calls it a hang.
+pub const HANG: std::time::Duration = std::time::Duration::from_secs(60);
+
 // ----- fd accounting -----
 
 pub use crate::support::{FdCheck, fd_check, open_fds};
