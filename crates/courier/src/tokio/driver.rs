@@ -570,11 +570,15 @@ impl Running {
         }
     }
 
-    /// The first half of a round, without waiting: timers, reads, events.
+    /// The first half of a round, without waiting: reads, timers, events.
+    /// Reads come first (as in the blocking driver): when the task runs
+    /// late, an answer already in the socket is delivered rather than its
+    /// call expired, and a hello that came in time is not a handshake
+    /// timeout.
     fn pump_input(&mut self, state: &mut State) {
         let now = Instant::now();
-        state.core.handle_timeout(now);
         self.read_available(state, now);
+        state.core.handle_timeout(now);
         self.drain_events(state);
     }
 
