@@ -5,13 +5,16 @@
 //! out of [`Splitter::next_unit`]. The hello is rewritten on the way: its
 //! SHM_POOL flag is cleared and the pool fields dropped, so that the pool is
 //! never active on a monitored connection and every body travels (and is
-//! seen) inline. Byte layouts are in `docs/wire-format.md`.
+//! seen) inline; the interface fingerprints (flag FINGERPRINTS) pass
+//! through, so the two ends still compare them. Byte layouts are in
+//! `docs/wire-format.md`.
 
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 
 use courier::proto::{
-    FrameHeader, HEADER_LEN, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC,
+    FrameHeader, HEADER_LEN, HELLO_FLAG_FINGERPRINTS, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL,
+    HELLO_MAGIC,
 };
 
 /// Bytes of a hello before the local name: magic, version, flags, the two
@@ -21,6 +24,8 @@ const HELLO_FIXED: usize = 22;
 const REFUSAL_LEN: usize = 10;
 /// Bytes of the pool offer after the names (and refusal).
 const POOL_LEN: usize = 12;
+/// Bytes of the interface fingerprints, last (after the pool offer).
+const FINGERPRINTS_LEN: usize = 16;
 /// Payloads up to this size are gathered whole, to be decoded; larger ones
 /// (past courier's default message limit) are forwarded as they come,
 /// undecoded, so that a peer cannot make the monitor hold more than this.
@@ -190,7 +195,13 @@ impl Splitter {
         } else {
             0
         };
-        let total = names_end + refusal + pool;
+        let fingerprints = if flags & HELLO_FLAG_FINGERPRINTS != 0 {
+            FINGERPRINTS_LEN
+        } else {
+            0
+        };
+        let pool_at = names_end + refusal;
+        let total = pool_at + pool + fingerprints;
         if self.buffer.len() < total {
             return None;
         }
@@ -204,8 +215,9 @@ impl Splitter {
             local: (name(HELLO_FIXED, local_len), local_magic),
             peer: (name(peer_len_at + 2, peer_len), peer_magic),
         };
-        // No pool while monitored: clear the flag, drop the offer.
-        bytes.truncate(names_end + refusal);
+        // No pool while monitored: clear the flag, drop the offer (the
+        // fingerprints after it stay).
+        bytes.drain(pool_at..pool_at + pool);
         bytes[6..8].copy_from_slice(&(flags & !HELLO_FLAG_SHM_POOL).to_le_bytes());
         self.state = State::Frames;
         Some(Unit::Hello { hello, bytes })
@@ -392,6 +404,32 @@ mod tests {
         assert!(splitter.next_unit().is_none());
         splitter.push(b"more", Vec::new());
         assert!(matches!(splitter.next_unit(), Some(Unit::Raw { .. })));
+    }
+
+    #[test]
+    fn a_hello_with_fingerprints_keeps_them_and_loses_only_the_pool() {
+        let mut hello = hello_with_pool();
+        let flags = HELLO_FLAG_SHM_POOL | HELLO_FLAG_FINGERPRINTS;
+        hello[6..8].copy_from_slice(&flags.to_le_bytes());
+        let fingerprints: Vec<u8> = (1..=16).collect();
+        hello.extend(&fingerprints);
+        hello.extend(frame(9, 1, b"x", 0));
+        let mut splitter = Splitter::new();
+        splitter.push(&hello, Vec::new());
+        match splitter.next_unit() {
+            Some(Unit::Hello { hello: seen, bytes }) => {
+                assert_eq!(seen.flags, flags);
+                assert_eq!(u16_at(&bytes, 6), HELLO_FLAG_FINGERPRINTS);
+                let names_end = bytes.len() - FINGERPRINTS_LEN;
+                assert_eq!(bytes[8..names_end], hello[8..names_end]);
+                assert_eq!(bytes[names_end..], fingerprints[..]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match splitter.next_unit() {
+            Some(Unit::Frame { header, .. }) => assert_eq!(header.message_id, 1),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

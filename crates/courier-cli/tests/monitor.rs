@@ -272,14 +272,23 @@ fn restore_refuses_while_a_monitor_runs() {
     let service = start_service();
     let monitor = Monitor::start(&service);
     // `list` shows the service once, marked, with the monitor's pid.
-    let list = service.courier(&["list", "--json"]).json();
+    // A generous timeout: a live service answers at once, however loaded
+    // the machine.
+    let list = service
+        .courier(&["list", "--json", "--timeout", "30"])
+        .json();
     let entries = list.as_array().unwrap();
     assert_eq!(entries.len(), 1, "{list:#}");
     assert_eq!(entries[0]["name"], "echo");
-    assert_eq!(entries[0]["status"], "live");
+    assert_eq!(entries[0]["status"], "live", "{list:#}");
     assert_eq!(entries[0]["monitored"], true);
     assert_eq!(entries[0]["pid"], monitor.child.id());
-    assert!(service.courier(&["list"]).ok().contains("live (monitored)"));
+    assert!(
+        service
+            .courier(&["list", "--timeout", "30"])
+            .ok()
+            .contains("live (monitored)")
+    );
 
     let run = service.courier(&["monitor", "--restore", SERVICE]);
     assert_eq!(run.code, 2, "{run:#?}");

@@ -64,6 +64,16 @@ pub(crate) fn emit(
             " The magic of `{written}`: the Jenkins one-at-a-time hash of its name, as in SerenityOS."
         )
     };
+    // In hex, as `docs/wire-format.md` and the handshake's errors show it.
+    let fingerprint = syn::LitInt::new(
+        &format!("0x{:016x}", endpoint.fingerprint),
+        proc_macro2::Span::call_site(),
+    );
+    let fingerprint_doc = format!(
+        " The interface fingerprint of `{written}`: a hash of its magic and of each message's \
+         id, name, kind and types (`courier_idl::fingerprint`). The handshake compares it, so \
+         that programs built from different versions of the `.ipc` file refuse each other."
+    );
     let ids = emit_ids(endpoint);
     let structs = endpoint
         .messages
@@ -99,6 +109,9 @@ pub(crate) fn emit(
 
             #[doc = #magic_doc]
             pub const MAGIC: u32 = #magic;
+
+            #[doc = #fingerprint_doc]
+            pub const FINGERPRINT: u64 = #fingerprint;
 
             #ids
 
@@ -284,6 +297,7 @@ fn emit_endpoint_impl(endpoint: &EndpointModel, courier: &TokenStream) -> TokenS
             const NAME: &'static str = #written;
             const MAGIC: u32 = MAGIC;
             const DEFINITION: &'static str = #definition;
+            const FINGERPRINT: u64 = FINGERPRINT;
             type Message = #message_enum;
 
             fn decode_message(

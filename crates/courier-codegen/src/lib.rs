@@ -32,11 +32,15 @@
 //! holding:
 //!
 //! - `pub struct WindowServer;`, a marker type implementing
-//!   `courier::Endpoint` (`NAME`, `MAGIC`, `DEFINITION`, `type Message`,
+//!   `courier::Endpoint` (`NAME`, `MAGIC`, `DEFINITION`, `FINGERPRINT`, `type Message`,
 //!   `decode_message`, `message_name`); `DEFINITION` is the whole file as
 //!   `courier_idl::print` renders it, which servers send to introspecting
 //!   tools;
 //! - `pub const MAGIC: u32`, the SerenityOS magic;
+//! - `pub const FINGERPRINT: u64`, the interface fingerprint
+//!   (`courier_idl::fingerprint`), which the handshake compares so that
+//!   programs built from different versions of the `.ipc` file fail to
+//!   connect instead of misreading each other's messages;
 //! - `pub mod ids` with one `u32` constant per message and response
 //!   (`ids::CREATE_WINDOW`, `ids::CREATE_WINDOW_RESPONSE`);
 //! - one struct per message, named in PascalCase whatever the `.ipc` spelling

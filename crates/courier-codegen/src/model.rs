@@ -51,6 +51,9 @@ pub(crate) struct EndpointModel {
     /// The canonical text of the whole file (`courier_idl::print`), the
     /// endpoint's `DEFINITION`.
     pub(crate) definition: Rc<str>,
+    /// The interface fingerprint (`courier_idl::fingerprint`), the
+    /// endpoint's `FINGERPRINT`.
+    pub(crate) fingerprint: u64,
 }
 
 impl EndpointModel {
@@ -182,6 +185,11 @@ fn build_endpoint(
     // namespace: a unit struct takes a value name as well as a type name.
     let mut module_names = Names::new(written.clone());
     module_names.claim_str("MAGIC", "the endpoint's MAGIC constant".to_string(), span)?;
+    module_names.claim_str(
+        "FINGERPRINT",
+        "the endpoint's FINGERPRINT constant".to_string(),
+        span,
+    )?;
     module_names.claim_str("ids", "the endpoint's ids module".to_string(), span)?;
     module_names.claim(
         &marker,
@@ -225,6 +233,15 @@ fn build_endpoint(
         method_names.claim(&model.method, what, span)?;
         messages.push(model);
     }
+    // Every type resolved above, so this only fails if the two disagree.
+    let fingerprint =
+        courier_idl::fingerprint::fingerprint(endpoint).map_err(|error| CodegenError::Type {
+            endpoint: error.endpoint,
+            message: error.message,
+            param: error.param,
+            reason: error.reason,
+            span,
+        })?;
     Ok(EndpointModel {
         written,
         docs: endpoint.docs.clone(),
@@ -244,6 +261,7 @@ fn build_endpoint(
             .map(|r| (r.ty.to_string(), r.name.name.clone())),
         messages,
         definition,
+        fingerprint,
     })
 }
 

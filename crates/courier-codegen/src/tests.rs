@@ -159,6 +159,24 @@ fn generated(file: &IpcFile) -> String {
 }
 
 #[test]
+fn the_fingerprint_is_courier_idls_in_hex() {
+    let file = window_server();
+    let rust = generated(&file);
+    let fingerprint = courier_idl::fingerprint::fingerprint(&file.endpoints[0]).unwrap();
+    assert_ne!(fingerprint, 0);
+    assert!(
+        rust.contains(&format!(
+            "pub const FINGERPRINT: u64 = 0x{fingerprint:016x};"
+        )),
+        "{rust}"
+    );
+    assert!(
+        rust.contains("const FINGERPRINT: u64 = FINGERPRINT;"),
+        "{rust}"
+    );
+}
+
+#[test]
 fn window_server_has_the_documented_shape() {
     let rust = generated(&window_server());
     for expected in [

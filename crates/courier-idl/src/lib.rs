@@ -80,6 +80,7 @@ pub mod ast;
 mod check;
 pub mod compare;
 mod diagnostic;
+pub mod fingerprint;
 mod lexer;
 pub mod magic;
 pub mod naming;
@@ -90,6 +91,7 @@ mod token;
 pub mod types;
 mod utf8;
 
+pub use check::UserTypes;
 pub use diagnostic::{Diagnostic, Severity};
 pub use naming::{pascal_case, snake_case};
 pub use print::print;

@@ -32,6 +32,19 @@ pub trait Endpoint: Send + Sync + 'static {
     /// request (`docs/wire-format.md`, "Introspection"), which is how a
     /// generic tool learns an interface it was not compiled with.
     const DEFINITION: &'static str = "";
+    /// The interface fingerprint: a 64-bit hash of what fixes this
+    /// endpoint's wire (its magic, and each message's id, name, kind and
+    /// resolved types), as `courier_idl::fingerprint` computes it from the
+    /// `.ipc` file (`docs/wire-format.md`, "Interface fingerprints").
+    ///
+    /// Each side's hello carries the fingerprints it was built with; when
+    /// both sides know an endpoint's fingerprint and they differ, the
+    /// handshake fails with
+    /// [`HandshakeErrorKind::FingerprintMismatch`](crate::HandshakeErrorKind::FingerprintMismatch)
+    /// instead of the first message whose layout changed. Generated
+    /// endpoints set it; `0` (the default, for hand-written endpoints and
+    /// [`NoMessages`]) means unknown: no check.
+    const FINGERPRINT: u64 = 0;
     /// The enum of every message a peer may send *to* this endpoint (requests
     /// and one-way messages; responses travel back under the same magic but
     /// are decoded by the caller, which knows which response it waits for).

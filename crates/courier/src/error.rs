@@ -293,6 +293,21 @@ pub enum HandshakeErrorKind {
         /// The endpoint the peer expected this side to handle.
         peer_expects: EndpointName,
     },
+    /// Both sides speak the same endpoints, but were built from different
+    /// versions of the `.ipc` file that declares `endpoint`: their interface
+    /// fingerprints ([`Endpoint::FINGERPRINT`](crate::Endpoint::FINGERPRINT))
+    /// differ. Checked only when both sides know the fingerprint (non-zero).
+    FingerprintMismatch {
+        /// Which side this is.
+        side: Side,
+        /// The endpoint whose fingerprints differ (when both endpoints'
+        /// differ, the server's: the one the client calls).
+        endpoint: EndpointName,
+        /// This side's fingerprint of `endpoint`.
+        ours: u64,
+        /// The peer's fingerprint of `endpoint`.
+        theirs: u64,
+    },
     /// The peer closed the connection before the handshake completed.
     PeerClosed,
     /// The handshake did not complete in time.
@@ -387,6 +402,21 @@ impl fmt::Display for HandshakeError {
                         serves = local.name,
                     ),
                 }
+            }
+            HandshakeErrorKind::FingerprintMismatch {
+                side,
+                endpoint,
+                ours,
+                theirs,
+            } => {
+                let (this, peer) = match side {
+                    Side::Client => ("this client", "the service"),
+                    Side::Server => ("this service", "the client"),
+                };
+                write!(
+                    f,
+                    "{this} and {peer} were built from different versions of the .ipc file of {endpoint}: its fingerprint is {ours:#018x} here and {theirs:#018x} in {peer}; rebuild both from the same .ipc file"
+                )
             }
             HandshakeErrorKind::PeerClosed => f.write_str(
                 "the peer closed the connection during the handshake; it may have refused this connection (see its logs)",

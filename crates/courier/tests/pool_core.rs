@@ -28,6 +28,7 @@ fn info(name: &'static str, magic: u32) -> EndpointInfo {
         magic,
         message_name: |_| None,
         definition: "",
+        fingerprint: 0,
     }
 }
 

@@ -35,6 +35,7 @@ fn server_info() -> EndpointInfo {
             _ => None,
         },
         definition: "",
+        fingerprint: 0,
     }
 }
 
@@ -44,6 +45,7 @@ fn client_info() -> EndpointInfo {
         magic: CLIENT_MAGIC,
         message_name: |id| (id == 1).then_some("event"),
         definition: "",
+        fingerprint: 0,
     }
 }
 
@@ -53,6 +55,7 @@ fn other_info() -> EndpointInfo {
         magic: 0x4f54_4852,
         message_name: |_| None,
         definition: "",
+        fingerprint: 0,
     }
 }
 
@@ -1347,11 +1350,14 @@ fn the_wire_format_document_example_matches_the_core() {
         .collect();
     assert_eq!(blocks.len(), 3, "three example blocks");
     let now = Instant::now();
+    // The fingerprint of the interface in "Interface fingerprints" (checked
+    // against that section by tests/fingerprint_handshake.rs).
     let lookup_server = EndpointInfo {
         name: "LookupServer",
         magic: 3613307456,
         message_name: |_| None,
         definition: "",
+        fingerprint: 0x5031_67d1_06fc_9246,
     };
     let no_messages = EndpointInfo::of::<courier::NoMessages>();
     let config = |side, local, peer| Config {

@@ -1086,6 +1086,8 @@ impl Connection {
                 self.pool_offer
             },
             any_peer: self.any_peer,
+            local_fingerprint: self.local.fingerprint,
+            peer_fingerprint: self.peer.fingerprint,
         }
     }
 
@@ -1152,8 +1154,10 @@ impl Connection {
             return;
         }
         if self.any_peer {
-            self.local = learned_endpoint(&hello.peer_name, hello.peer_magic);
-            self.peer = learned_endpoint(&hello.local_name, hello.local_magic);
+            self.local = learned_endpoint(&hello.peer_name, hello.peer_magic)
+                .with_fingerprint(hello.peer_fingerprint);
+            self.peer = learned_endpoint(&hello.local_name, hello.local_magic)
+                .with_fingerprint(hello.local_fingerprint);
         } else if hello.any_peer {
             debug!(
                 "a client that speaks any endpoint connected: it is taken to handle `{}` and to call `{}`",
@@ -1171,6 +1175,9 @@ impl Connection {
                 peer_local: name(&hello.local_name, hello.local_magic),
                 peer_expects: name(&hello.peer_name, hello.peer_magic),
             });
+            self.fail_handshake(error);
+            return;
+        } else if let Some(error) = self.fingerprint_mismatch(&hello) {
             self.fail_handshake(error);
             return;
         }
@@ -1198,6 +1205,35 @@ impl Connection {
             hello.max_message_bytes
         );
         self.events.push_back(Event::HandshakeComplete);
+    }
+
+    /// Compares the interface fingerprints of both endpoints (the magics
+    /// already agree). Each comparison is skipped when either side does not
+    /// know the fingerprint (`0`). Both sides see the same four numbers and
+    /// compare the server's endpoint first, so both report the same one.
+    fn fingerprint_mismatch(&self, hello: &Hello) -> Option<HandshakeError> {
+        let local = (self.local, hello.peer_fingerprint);
+        let peer = (self.peer, hello.local_fingerprint);
+        let order = match self.side {
+            Side::Client => [peer, local],
+            Side::Server => [local, peer],
+        };
+        order
+            .into_iter()
+            .find(|(ours, theirs)| {
+                ours.fingerprint != 0 && *theirs != 0 && ours.fingerprint != *theirs
+            })
+            .map(|(ours, theirs)| {
+                HandshakeError::new(HandshakeErrorKind::FingerprintMismatch {
+                    side: self.side,
+                    endpoint: EndpointName {
+                        name: ours.name.to_owned(),
+                        magic: ours.magic,
+                    },
+                    ours: ours.fingerprint,
+                    theirs,
+                })
+            })
     }
 
     /// Fails the handshake; a server still sends its hello first, so that

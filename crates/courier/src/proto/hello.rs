@@ -21,8 +21,17 @@ pub const HELLO_FLAG_SHM_POOL: u16 = 1 << 1;
 /// client's own magics and names carry no meaning (courier sends 0 and
 /// `*`). A server's hello with this flag is refused as unknown flags.
 pub const HELLO_FLAG_ANY_PEER: u16 = 1 << 2;
+/// Hello flag: this side knows the interface fingerprint of its local
+/// endpoint or of the peer endpoint it expects; the two fingerprints (u64
+/// local, u64 expected of the peer, `0` for unknown) follow last. A side
+/// sends it only when one of them is known, so a hello without
+/// fingerprints is the same bytes as before the flag existed.
+pub const HELLO_FLAG_FINGERPRINTS: u16 = 1 << 3;
 /// Every hello flag this protocol version defines.
-const KNOWN_HELLO_FLAGS: u16 = HELLO_FLAG_REFUSED | HELLO_FLAG_SHM_POOL | HELLO_FLAG_ANY_PEER;
+const KNOWN_HELLO_FLAGS: u16 =
+    HELLO_FLAG_REFUSED | HELLO_FLAG_SHM_POOL | HELLO_FLAG_ANY_PEER | HELLO_FLAG_FINGERPRINTS;
+/// Bytes of the fingerprints after the names (and the refusal and pool).
+const FINGERPRINTS_LEN: usize = 16;
 /// Bytes of the pool's limits after the names.
 const POOL_LIMITS_LEN: usize = 12;
 /// Refusal reason: the service already serves as many clients as it allows.
@@ -75,7 +84,7 @@ impl Refusal {
 /// |---|---|---|
 /// | 0 | 4 | `b"CRIR"` |
 /// | 4 | 2 | protocol version (1) |
-/// | 6 | 2 | flags ([`HELLO_FLAG_REFUSED`], [`HELLO_FLAG_SHM_POOL`], [`HELLO_FLAG_ANY_PEER`]) |
+/// | 6 | 2 | flags ([`HELLO_FLAG_REFUSED`], [`HELLO_FLAG_SHM_POOL`], [`HELLO_FLAG_ANY_PEER`], [`HELLO_FLAG_FINGERPRINTS`]) |
 /// | 8 | 4 | magic of the endpoint this side handles (local) |
 /// | 12 | 4 | magic of the endpoint it expects the other side to handle (peer) |
 /// | 16 | 4 | largest message body this side accepts, in bytes |
@@ -92,6 +101,10 @@ impl Refusal {
 ///
 /// Flag [`HELLO_FLAG_ANY_PEER`] (bit 2, a client that speaks whatever the
 /// server serves) adds no bytes.
+///
+/// With flag [`HELLO_FLAG_FINGERPRINTS`] (bit 3, this side knows an
+/// interface fingerprint), the fingerprints follow last: u64 of the local
+/// endpoint, u64 expected of the peer endpoint (`0`: unknown).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hello {
     pub(crate) local_magic: u32,
@@ -108,6 +121,11 @@ pub(crate) struct Hello {
     pub(crate) shm_pool: Option<PoolOffer>,
     /// Flag ANY_PEER: a client that adopts the server's endpoints.
     pub(crate) any_peer: bool,
+    /// The interface fingerprint of the local endpoint (`0`: unknown).
+    pub(crate) local_fingerprint: u64,
+    /// The interface fingerprint expected of the peer endpoint (`0`:
+    /// unknown).
+    pub(crate) peer_fingerprint: u64,
 }
 
 /// What a side that offers the shared-memory pool accepts from the peer.
@@ -144,6 +162,10 @@ impl Hello {
         if self.any_peer {
             flags |= HELLO_FLAG_ANY_PEER;
         }
+        let fingerprints = self.local_fingerprint != 0 || self.peer_fingerprint != 0;
+        if fingerprints {
+            flags |= HELLO_FLAG_FINGERPRINTS;
+        }
         out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&self.local_magic.to_le_bytes());
         out.extend_from_slice(&self.peer_magic.to_le_bytes());
@@ -164,6 +186,10 @@ impl Hello {
         if let Some(offer) = self.shm_pool {
             out.extend_from_slice(&offer.max_segments.to_le_bytes());
             out.extend_from_slice(&offer.max_bytes.to_le_bytes());
+        }
+        if fingerprints {
+            out.extend_from_slice(&self.local_fingerprint.to_le_bytes());
+            out.extend_from_slice(&self.peer_fingerprint.to_le_bytes());
         }
         out
     }
@@ -254,6 +280,19 @@ impl Hello {
             });
             at += POOL_LIMITS_LEN;
         }
+        let (mut local_fingerprint, mut peer_fingerprint) = (0, 0);
+        if flags & HELLO_FLAG_FINGERPRINTS != 0 {
+            let Some(trailer) = bytes.get(at..at + FINGERPRINTS_LEN) else {
+                return Ok(ParsedHello::Incomplete);
+            };
+            let u64_at = |at: usize| {
+                let mut le = [0u8; 8];
+                le.copy_from_slice(&trailer[at..at + 8]);
+                u64::from_le_bytes(le)
+            };
+            (local_fingerprint, peer_fingerprint) = (u64_at(0), u64_at(8));
+            at += FINGERPRINTS_LEN;
+        }
         Ok(ParsedHello::Complete(
             Hello {
                 local_magic,
@@ -265,6 +304,8 @@ impl Hello {
                 refused,
                 shm_pool,
                 any_peer: flags & HELLO_FLAG_ANY_PEER != 0,
+                local_fingerprint,
+                peer_fingerprint,
             },
             at,
         ))
@@ -286,7 +327,65 @@ mod tests {
             refused: None,
             shm_pool: None,
             any_peer: false,
+            local_fingerprint: 0,
+            peer_fingerprint: 0,
         }
+    }
+
+    #[test]
+    fn fingerprints_are_bit_3_and_16_bytes_after_the_pool() {
+        let plain = Hello {
+            shm_pool: Some(PoolOffer {
+                max_segments: 4,
+                max_bytes: 1 << 27,
+            }),
+            ..sample()
+        };
+        let printed = Hello {
+            local_fingerprint: 0x0102_0304_0506_0708,
+            peer_fingerprint: 0,
+            ..plain.clone()
+        };
+        let bytes = printed.to_bytes();
+        let before = plain.to_bytes();
+        assert_eq!(bytes.len(), before.len() + 16);
+        assert_eq!(
+            u16::from_le_bytes([bytes[6], bytes[7]]),
+            HELLO_FLAG_SHM_POOL | 8
+        );
+        assert_eq!(&bytes[..6], &before[..6]);
+        assert_eq!(&bytes[8..before.len()], &before[8..]);
+        assert_eq!(
+            &bytes[before.len()..],
+            &[8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        for cut in 0..bytes.len() {
+            let parsed = Hello::parse(&bytes[..cut]);
+            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
+        }
+        match Hello::parse(&bytes) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(len, bytes.len());
+                assert_eq!(hello, printed);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Only the peer's known: still sent.
+        let expecting = Hello {
+            peer_fingerprint: 9,
+            ..sample()
+        };
+        match Hello::parse(&expecting.to_bytes()) {
+            Ok(ParsedHello::Complete(hello, _)) => assert_eq!(hello, expecting),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_hello_without_fingerprints_is_the_same_bytes_as_before() {
+        let bytes = sample().to_bytes();
+        assert_eq!(u16::from_le_bytes([bytes[6], bytes[7]]), 0);
+        assert_eq!(bytes.len(), FIXED_LEN + 2 + 12 + 2 + 12);
     }
 
     #[test]
@@ -311,9 +410,9 @@ mod tests {
     #[test]
     fn undefined_flags_still_fail() {
         let mut bytes = sample().to_bytes();
-        bytes[6] = 8;
+        bytes[6] = 16;
         let err = Hello::parse(&bytes).unwrap_err();
-        assert_eq!(err.kind(), &HandshakeErrorKind::Flags(8));
+        assert_eq!(err.kind(), &HandshakeErrorKind::Flags(16));
     }
 
     #[test]

@@ -160,6 +160,7 @@ mod tests {
             magic,
             message_name: |_| None,
             definition,
+            fingerprint: 0,
         }
     }
 

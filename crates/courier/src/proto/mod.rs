@@ -41,8 +41,8 @@ use std::time::Instant;
 pub use connection::{COALESCE_BYTES, Connection, MessageRef};
 pub use frame::{FLAG_ERROR, FLAG_RESPONSE, FrameHeader, HEADER_LEN, KNOWN_FLAGS};
 pub use hello::{
-    HELLO_FLAG_ANY_PEER, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL, HELLO_MAGIC, PROTOCOL_VERSION,
-    Refusal,
+    HELLO_FLAG_ANY_PEER, HELLO_FLAG_FINGERPRINTS, HELLO_FLAG_REFUSED, HELLO_FLAG_SHM_POOL,
+    HELLO_MAGIC, PROTOCOL_VERSION, Refusal,
 };
 pub use introspect::{
     INTROSPECT_MAGIC, INTROSPECT_REQUEST, INTROSPECT_RESPONSE, IntrospectedEndpoint, Introspection,
@@ -91,6 +91,9 @@ pub struct EndpointInfo {
     /// [`Endpoint::DEFINITION`]: the `.ipc` text sent to introspecting
     /// tools; empty when unknown.
     pub definition: &'static str,
+    /// [`Endpoint::FINGERPRINT`]: the interface fingerprint the hello
+    /// carries; `0` when unknown (no check).
+    pub fingerprint: u64,
 }
 
 impl EndpointInfo {
@@ -101,17 +104,35 @@ impl EndpointInfo {
             magic: E::MAGIC,
             message_name: E::message_name,
             definition: E::DEFINITION,
+            fingerprint: E::FINGERPRINT,
         }
     }
 
     /// An endpoint known only by its name and magic: no message names, no
-    /// definition.
+    /// definition, no fingerprint.
     pub const fn named(name: &'static str, magic: u32) -> EndpointInfo {
         EndpointInfo {
             name,
             magic,
             message_name: no_message_names,
             definition: "",
+            fingerprint: 0,
+        }
+    }
+
+    /// The same endpoint with interface fingerprint `fingerprint`
+    /// ([`Endpoint::FINGERPRINT`]; `0` is unknown).
+    ///
+    /// ```
+    /// use courier::proto::EndpointInfo;
+    ///
+    /// let info = EndpointInfo::named("LookupServer", 3613307456).with_fingerprint(7);
+    /// assert_eq!(info.fingerprint, 7);
+    /// ```
+    pub const fn with_fingerprint(self, fingerprint: u64) -> EndpointInfo {
+        EndpointInfo {
+            fingerprint,
+            ..self
         }
     }
 
@@ -407,5 +428,7 @@ pub(crate) fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
 
 #[cfg(test)]
 mod fast_tests;
+#[cfg(test)]
+mod fingerprint_tests;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ fn served() -> EndpointInfo {
         magic: SERVER_MAGIC,
         message_name: |id| (id == 1).then_some("ping"),
         definition: DEFINITION,
+        fingerprint: 0,
     }
 }
 
@@ -28,6 +29,7 @@ fn events() -> EndpointInfo {
         magic: CLIENT_MAGIC,
         message_name: |id| (id == 1).then_some("tick"),
         definition: DEFINITION,
+        fingerprint: 0,
     }
 }
 
@@ -256,6 +258,8 @@ fn a_server_hello_claiming_any_peer_fails_the_clients_handshake() {
         refused: None,
         shm_pool: None,
         any_peer: true,
+        local_fingerprint: 0,
+        peer_fingerprint: 0,
     };
     client.handle_input(now, &hello.to_bytes(), Vec::new());
     let reason = closed_reason(events_of(&mut client));

@@ -97,6 +97,8 @@ fn limits_for(mode: &str) -> Limits {
 pub const HELLO_REFUSED: u16 = 1;
 /// Hello flag SHM_POOL.
 pub const HELLO_SHM_POOL: u16 = 2;
+/// Hello flag FINGERPRINTS.
+pub const HELLO_FINGERPRINTS: u16 = 8;
 /// Frame flag RESPONSE.
 pub const FLAG_RESPONSE: u16 = 1;
 
@@ -165,6 +167,9 @@ pub struct ServerHello {
     pub local_magic: u32,
     /// Reason, clients, max_clients of a refusal.
     pub refusal: Option<(u16, u32, u32)>,
+    /// The interface fingerprints (local, expected of the peer), when the
+    /// hello carries them.
+    pub fingerprints: Option<(u64, u64)>,
 }
 
 /// Reads exactly `n` bytes, failing the test after [`DEADLINE`].
@@ -185,7 +190,8 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
-/// Reads the server's hello (and its refusal or pool offer, if any).
+/// Reads the server's hello (and its refusal, pool offer and fingerprints,
+/// if any).
 pub fn read_server_hello(stream: &mut UnixStream) -> ServerHello {
     let fixed = read_exact(stream, 22);
     assert_eq!(&fixed[..4], b"CRIR", "the server's hello starts with CRIR");
@@ -206,10 +212,16 @@ pub fn read_server_hello(stream: &mut UnixStream) -> ServerHello {
     if flags & HELLO_SHM_POOL != 0 {
         read_exact(stream, 12);
     }
+    let fingerprints = (flags & HELLO_FINGERPRINTS != 0).then(|| {
+        let both = read_exact(stream, 16);
+        let u64_at = |at: usize| u64::from_le_bytes(both[at..at + 8].try_into().expect("8 bytes"));
+        (u64_at(0), u64_at(8))
+    });
     ServerHello {
         flags,
         local_magic,
         refusal,
+        fingerprints,
     }
 }
 
@@ -221,6 +233,11 @@ pub fn handshake(path: &Path) -> UnixStream {
     let hello = read_server_hello(&mut stream);
     assert_eq!(hello.refusal, None, "the server refused: {hello:?}");
     assert_eq!(hello.local_magic, echo_server::MAGIC);
+    assert_eq!(
+        hello.fingerprints.map(|(local, _)| local),
+        Some(<echo_server::EchoServer as courier::Endpoint>::FINGERPRINT),
+        "a generated server sends its fingerprint"
+    );
     stream
 }
 
