@@ -118,6 +118,9 @@ pub fn compile(files: &[impl AsRef<Path>]) -> Result<(), Error> {
 pub struct Config {
     options: Options,
     out_dir: Option<PathBuf>,
+    /// `(idl name, rust path)` of each [`Config::map_type`], to warn about
+    /// those that match no user type.
+    mapped: Vec<(String, String)>,
 }
 
 impl Config {
@@ -131,8 +134,25 @@ impl Config {
     /// type at `rust_path` (`map_type("Web::Cookie::Cookie",
     /// "crate::cookie::Cookie")`). Unmapped user types become
     /// `super::Path::As::Written`, relative to where the file is included.
+    ///
+    /// A template's name maps every instance: `map_type("RefPtr",
+    /// "std::sync::Arc")` makes `RefPtr<Media::VideoSurface>` an
+    /// `std::sync::Arc<...>` of the argument's type; a whole instance
+    /// (`"RefPtr<Media::VideoSurface>"`) may be mapped too, and wins.
+    ///
+    /// A mapping that matches no user type of the compiled files (a typo
+    /// such as `Media::VideoSurfce`, or a built-in name such as
+    /// `Gfx::IntRect`, which is never mapped) changes nothing; [`compile`]
+    /// then prints a `cargo:warning=` saying so, with `did you mean
+    /// `Media::VideoSurface`?` when a user type of the files is a letter
+    /// away. It is a warning, not an error, so that one `Config` may carry
+    /// mappings for several `compile` calls that each use some of them.
+    ///
+    /// [`compile`]: Config::compile
     pub fn map_type(&mut self, idl_name: &str, rust_path: &str) -> &mut Config {
         self.options.map_type(idl_name, rust_path);
+        self.mapped
+            .push((idl_name.trim().to_string(), rust_path.trim().to_string()));
         self
     }
 
@@ -153,7 +173,10 @@ impl Config {
     /// same magic in different files are caught), and writes
     /// `<out dir>/<file stem>.rs` for each.
     ///
-    /// Prints `cargo:` directives on standard output, as build scripts do.
+    /// Prints `cargo:` directives on standard output, as build scripts do:
+    /// `rerun-if-changed` for each file, and a `warning` for each line of
+    /// the checks' warnings and for each [`Config::map_type`] that matches
+    /// no user type of `files`.
     ///
     /// # Errors
     ///
@@ -224,6 +247,7 @@ impl Config {
         for line in checked.render_diagnostics().lines() {
             directive(cargo, &format!("warning={line}"))?;
         }
+        self.warn_unmatched_mappings(&checked, cargo)?;
 
         for (path, file) in files.iter().zip(&checked.files) {
             let code = courier_codegen::generate(&file.ast, &self.options).map_err(|source| {
@@ -250,6 +274,32 @@ impl Config {
     }
 }
 
+impl Config {
+    /// A `cargo:warning=` for each distinct mapping that matches no user
+    /// type of `checked`'s files.
+    fn warn_unmatched_mappings(
+        &self,
+        checked: &courier_idl::Checked,
+        cargo: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let user_types = courier_idl::UserTypes::of(checked.files.iter().map(|file| &file.ast));
+        let mut warned: Vec<&str> = Vec::new();
+        for (idl_name, rust_path) in &self.mapped {
+            if warned.contains(&idl_name.as_str()) {
+                continue;
+            }
+            if let Some(why) = user_types.unmatched_mapping(idl_name) {
+                warned.push(idl_name);
+                directive(
+                    cargo,
+                    &format!("warning=warning: map_type(\"{idl_name}\", \"{rust_path}\") {why}"),
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 fn directive(cargo: &mut dyn Write, text: &str) -> Result<(), Error> {
     writeln!(cargo, "cargo:{text}").map_err(|source| Error::new(ErrorKind::Cargo { source }))
 }
@@ -268,9 +318,12 @@ fn write_if_changed(path: &Path, contents: &str) -> io::Result<()> {
 
 /// Why [`compile`] failed.
 ///
-/// Both `Display` and `Debug` print the same text, so that a build script's
-/// `main` returning `Result<(), Box<dyn Error>>` shows the diagnostics as
-/// rendered, not a debug dump.
+/// `Display` prints what went wrong; for faults in the `.ipc` files, the
+/// rendered diagnostics exactly. `Debug` prints the same text, not a debug
+/// dump, so that a build script's `main` returning `Result<(), Box<dyn
+/// Error>>` shows it as is; for diagnostics it starts with a line break, so
+/// that the `Error: ` that `main` puts first stands on a line of its own
+/// instead of doubling the diagnostics' own `error: `.
 pub struct Error {
     // Boxed: an error is rare, and a small `Result` keeps the happy path cheap.
     kind: Box<ErrorKind>,
@@ -367,6 +420,9 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.diagnostics().is_some() {
+            f.write_str("\n")?;
+        }
         fmt::Display::fmt(self, f)
     }
 }

@@ -119,7 +119,8 @@ fn errors_display_and_debug_as_the_rendered_diagnostics() {
         "{expected}"
     );
     assert_eq!(error.to_string(), expected);
-    assert_eq!(format!("{error:?}"), expected);
+    // Debug starts on a line of its own: `main` prints `Error: ` before it.
+    assert_eq!(format!("{error:?}"), format!("\n{expected}"));
     assert_eq!(error.diagnostics(), Some(expected.as_str()));
     assert!(
         !run.out_dir.exists(),
@@ -159,7 +160,7 @@ fn code_generation_errors_name_the_file() {
         )),
         "{text}"
     );
-    assert_eq!(format!("{error:?}"), text);
+    assert_eq!(format!("{error:?}"), format!("\n{text}"));
     assert_eq!(error.diagnostics(), Some(text.as_str()));
 }
 
@@ -341,4 +342,92 @@ fn a_misspelled_builtin_type_is_a_cargo_warning_with_a_suggestion() {
     let summary = format!("cargo:warning=warning: 2 warnings in {}\n", kv.display());
     assert!(run.cargo.ends_with(&summary), "{}", run.cargo);
     assert!(run.out_dir.join("Kv.rs").is_file());
+}
+
+/// What `fn main() -> Result<(), Box<dyn Error>>` prints for a failed build:
+/// `Error: ` and the `Debug` of the error. The diagnostics' own `error: `
+/// must not follow it on the same line.
+#[test]
+fn a_build_script_main_returning_the_error_prints_no_doubled_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "Bad.ipc",
+        "endpoint Bad { f(Vector<i32, i32> v) =| }\n",
+    );
+    let run = run(&mut Config::new(), dir.path(), std::slice::from_ref(&bad));
+    let error: Box<dyn std::error::Error> = Box::new(run.result.unwrap_err());
+    let printed = format!("Error: {error:?}");
+    let mut lines = printed.lines();
+    assert_eq!(lines.next(), Some("Error: "), "{printed}");
+    assert!(
+        lines.next().is_some_and(|line| line.starts_with("error: ")),
+        "{printed}"
+    );
+    assert!(!printed.contains("Error: error"), "{printed}");
+
+    // An error that is no diagnostic reads as one line.
+    let missing = dir.path().join("Missing.ipc");
+    let run = self::run(&mut Config::new(), dir.path(), &[missing]);
+    let printed = format!("Error: {:?}", run.result.unwrap_err());
+    assert!(printed.starts_with("Error: cannot read `"), "{printed}");
+}
+
+const PLAYER: &str = "\
+endpoint Player
+{
+    frame(Media::VideoSurface surface, RefPtr<Media::Track> track) =|
+}
+";
+
+fn mapping_warnings(config: &mut Config) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let player = write(dir.path(), "Player.ipc", PLAYER);
+    let run = run(config, dir.path(), &[player]);
+    run.result.unwrap();
+    assert!(run.out_dir.join("Player.rs").is_file());
+    run.cargo
+        .lines()
+        .filter(|line| line.starts_with("cargo:warning="))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_mapping_that_matches_no_user_type_is_a_cargo_warning_with_a_suggestion() {
+    let warnings = mapping_warnings(
+        Config::new()
+            .map_type("Media::VideoSurfce", "crate::VideoSurface")
+            .map_type("Media::VideoSurfce", "crate::VideoSurface"),
+    );
+    assert_eq!(
+        warnings,
+        [
+            "cargo:warning=warning: map_type(\"Media::VideoSurfce\", \"crate::VideoSurface\") \
+             matched no user type of the compiled files; did you mean `Media::VideoSurface`?"
+        ],
+    );
+}
+
+#[test]
+fn a_mapping_without_a_near_user_type_is_a_warning_without_a_suggestion() {
+    let warnings = mapping_warnings(Config::new().map_type("Gfx::IntRect", "crate::Rect"));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("map_type(\"Gfx::IntRect\", \"crate::Rect\") matched no user type"),
+        "{warnings:?}"
+    );
+    assert!(!warnings[0].contains("did you mean"), "{warnings:?}");
+}
+
+#[test]
+fn mappings_of_user_types_templates_and_instances_are_used() {
+    let warnings = mapping_warnings(
+        Config::new()
+            .map_type("::Media::VideoSurface", "crate::VideoSurface")
+            .map_type("RefPtr", "std::sync::Arc")
+            .map_type("RefPtr< Media::Track >", "std::sync::Arc<crate::Track>")
+            .map_type("Media::Track", "crate::Track"),
+    );
+    assert_eq!(warnings, Vec::<String>::new());
 }

@@ -105,6 +105,10 @@ pub enum Command {
         /// Print a JSON array of objects instead of a table.
         #[arg(long)]
         json: bool,
+        /// Give each socket SECS seconds to say hello before it is shown
+        /// as `silent` (all sockets are tried at once).
+        #[arg(long, value_name = "SECS", default_value_t = crate::list::DEFAULT_TIMEOUT_SECS)]
+        timeout: f64,
     },
     /// Print the interface of a running service as .ipc text.
     ///
@@ -205,9 +209,12 @@ Examples:
   courier list
   courier list --portal-dir /run/user/1000/portal --json
 
+A portal directory that does not exist yet (no service has run in this
+session) is an empty list, with a note on standard error.
+
 Exit codes:
   0  success (whatever the services' statuses)
-  2  the portal directory cannot be read";
+  2  the portal directory cannot be read, or --timeout is not a number";
 
 const INTROSPECT_HELP: &str = "\
 Examples:

@@ -14,8 +14,9 @@ use serde_json::{Value as Json, json};
 use crate::driver::{DriverError, DynConnection};
 use crate::error::{CliResult, Failure};
 
-/// How long a socket may take to send its hello before it is `silent`.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long, by default, a socket may take to send its hello before it is
+/// `silent` (`--timeout`): enough for a live service on a loaded machine.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 2.0;
 
 /// What a socket did when tried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,19 +99,40 @@ impl Entry {
     }
 }
 
-/// Lists `portal_dir` (or this session's portal directory).
+/// Lists `portal_dir` (or this session's portal directory), giving each
+/// socket `timeout_secs` seconds to say hello.
+///
+/// A directory that does not exist is an empty list, with a note on
+/// stderr: no service has run in this session yet.
 ///
 /// # Errors
 ///
-/// A usage failure when the directory cannot be read.
-pub fn run(portal_dir: Option<&Path>, json: bool) -> CliResult<()> {
+/// A usage failure when the timeout is not a number of seconds, or when
+/// the directory cannot be read (permissions, not a directory).
+pub fn run(portal_dir: Option<&Path>, json: bool, timeout_secs: f64) -> CliResult<()> {
+    let timeout = Duration::try_from_secs_f64(timeout_secs).map_err(|_| {
+        Failure::usage(format!(
+            "--timeout {timeout_secs} is not a number of seconds; give a positive number such as 5"
+        ))
+    })?;
     let dir = match portal_dir {
         Some(dir) => dir.to_owned(),
         None => courier::discovery::portal_dir().map_err(|error| {
             Failure::usage(format!("cannot find the portal directory: {error}"))
         })?,
     };
-    let entries = scan(&dir)?;
+    let entries = match scan(&dir, timeout)? {
+        Some(entries) => entries,
+        None => {
+            writeln!(
+                io::stderr().lock(),
+                "note: the portal directory `{}` does not exist: no courier service has run \
+                 here yet (services create it when they start)",
+                dir.display()
+            )?;
+            Vec::new()
+        }
+    };
     let mut stdout = io::stdout().lock();
     if json {
         let array: Vec<Json> = entries.iter().map(Entry::to_json).collect();
@@ -128,14 +150,20 @@ pub fn run(portal_dir: Option<&Path>, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-/// Tries every socket in `dir`, in name order.
-fn scan(dir: &Path) -> CliResult<Vec<Entry>> {
-    let read = std::fs::read_dir(dir).map_err(|error| {
-        Failure::usage(format!(
-            "cannot read the portal directory `{}`: {error}; give another with --portal-dir",
-            dir.display()
-        ))
-    })?;
+/// Tries every socket in `dir`, in name order, all at once (so that
+/// silent sockets cost one `timeout`, not one each); `None` when `dir` does
+/// not exist.
+fn scan(dir: &Path, timeout: Duration) -> CliResult<Option<Vec<Entry>>> {
+    let read = match std::fs::read_dir(dir) {
+        Ok(read) => read,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(Failure::usage(format!(
+                "cannot read the portal directory `{}`: {error}; give another with --portal-dir",
+                dir.display()
+            )));
+        }
+    };
     let mut sockets = Vec::new();
     for item in read.flatten() {
         let path = item.path();
@@ -151,19 +179,37 @@ fn scan(dir: &Path) -> CliResult<Vec<Entry>> {
         }
     }
     sockets.sort();
-    Ok(sockets
-        .into_iter()
-        .map(|(name, path, file_uid)| {
-            let mut entry = probe(name, path, file_uid);
-            let hidden = dir.join(format!(".{}.monitored", entry.name));
-            entry.monitored = std::fs::symlink_metadata(hidden).is_ok();
-            entry
-        })
-        .collect())
+    let deadline = Instant::now() + timeout;
+    let entries = std::thread::scope(|scope| {
+        let probes: Vec<_> = sockets
+            .into_iter()
+            .map(|(name, path, file_uid)| {
+                scope.spawn(move || {
+                    let mut entry = probe(name, path, file_uid, deadline);
+                    let hidden = dir.join(format!(".{}.monitored", entry.name));
+                    entry.monitored = std::fs::symlink_metadata(hidden).is_ok();
+                    entry
+                })
+            })
+            .collect();
+        probes
+            .into_iter()
+            .map(|probe| {
+                probe.join().map_err(|_| {
+                    Failure::from(anyhow::anyhow!(
+                        "a probe of the portal directory `{}` failed unexpectedly; run \
+                         `courier list` again",
+                        dir.display()
+                    ))
+                })
+            })
+            .collect::<CliResult<Vec<Entry>>>()
+    })?;
+    Ok(Some(entries))
 }
 
-/// Connects to one socket and reads its hello.
-fn probe(name: String, path: PathBuf, file_uid: u32) -> Entry {
+/// Connects to one socket and reads its hello, until `deadline`.
+fn probe(name: String, path: PathBuf, file_uid: u32, deadline: Instant) -> Entry {
     let mut entry = Entry {
         name,
         path,
@@ -188,7 +234,7 @@ fn probe(name: String, path: PathBuf, file_uid: u32) -> Entry {
         entry.pid = Some(credentials.pid);
         entry.uid = Some(credentials.uid);
     }
-    match connection.handshake(Instant::now() + HELLO_TIMEOUT) {
+    match connection.handshake(deadline) {
         Ok(()) => {
             let core = connection.core();
             // The server's local endpoint is our peer; its peer our local.

@@ -88,12 +88,19 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 options.map_type(idl, rust);
             }
             options.courier_path(&courier_path);
-            Ok(files::compile(&files, out_dir.as_deref(), &options)?)
+            Ok(files::compile(
+                &files,
+                out_dir.as_deref(),
+                &options,
+                &map_type,
+            )?)
         }
         Command::Magic { names } => Ok(files::magic(&names)?),
-        Command::List { portal_dir, json } => {
-            list::run(portal_dir.as_deref(), json).map(|()| Outcome::Success)
-        }
+        Command::List {
+            portal_dir,
+            json,
+            timeout,
+        } => list::run(portal_dir.as_deref(), json, timeout).map(|()| Outcome::Success),
         Command::Introspect {
             service,
             json,

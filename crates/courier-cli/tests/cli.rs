@@ -364,3 +364,31 @@ fn magic_matches_serenity_for_the_corpus_reference_values() {
     let output = courier(&["magic", "ClipboardServer"]);
     assert_eq!(text(&output.stdout), "1329211611\n");
 }
+
+#[test]
+fn compile_warns_about_a_mapping_that_matches_no_user_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = file(
+        &dir,
+        "Player.ipc",
+        "endpoint Player { frame(Media::VideoSurface s, RefPtr<Media::Track> t) =| }\n",
+    );
+    let output = courier(&[
+        "compile",
+        &source,
+        "--map-type",
+        "Media::VideoSurfce=crate::VideoSurface",
+        "--map-type",
+        "RefPtr=std::sync::Arc",
+        "--map-type",
+        "Media::Track=crate::Track",
+    ]);
+    // A warning, not an error: the code is generated.
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("pub mod player"));
+    assert_eq!(
+        text(&output.stderr),
+        "warning: --map-type Media::VideoSurfce=crate::VideoSurface matched no user type of \
+         the compiled files; did you mean `Media::VideoSurface`?\n"
+    );
+}

@@ -45,7 +45,7 @@ fn list_shows_live_stale_and_silent_sockets_and_ignores_other_files() {
     drop(UnixListener::bind(service.portal.join("gone")).expect("bind gone"));
     // A socket that accepts (the kernel queues the connection) but never
     // says hello.
-    let _mute = UnixListener::bind(service.portal.join("mute")).expect("bind mute");
+    let mute = UnixListener::bind(service.portal.join("mute")).expect("bind mute");
     std::fs::write(service.portal.join("notes.txt"), "not a socket").unwrap();
     // A socket that answers something else, once per `courier list` below.
     let web = UnixListener::bind(service.portal.join("web")).expect("bind web");
@@ -58,7 +58,11 @@ fn list_shows_live_stale_and_silent_sockets_and_ignores_other_files() {
         }
     });
 
-    let json = service.courier(&["list", "--json"]).json();
+    // All sockets are tried at once, so `mute` costs the timeout once; the
+    // live service answers well before it, however loaded the machine.
+    let json = service
+        .courier(&["list", "--json", "--timeout", "5"])
+        .json();
     let entries = json.as_array().expect("an array");
     let names: Vec<&str> = entries
         .iter()
@@ -95,14 +99,16 @@ fn list_shows_live_stale_and_silent_sockets_and_ignores_other_files() {
         "{web}"
     );
 
-    let table = service.courier(&["list"]).ok();
+    // `mute` closed: refused at once, so a generous timeout costs nothing.
+    drop(mute);
+    let table = service.courier(&["list", "--timeout", "30"]).ok();
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 5, "{table}");
     assert!(lines[0].starts_with("NAME"), "{table}");
     let status_column = lines[0].find("STATUS").unwrap();
     for (line, status) in lines[1..]
         .iter()
-        .zip(["live", "stale", "silent", "not courier"])
+        .zip(["live", "stale", "stale", "not courier"])
     {
         assert_eq!(
             &line[status_column..status_column + status.len()],
@@ -117,19 +123,63 @@ fn list_shows_live_stale_and_silent_sockets_and_ignores_other_files() {
     assert!(lines[1].contains(&service.pid().to_string()), "{table}");
 }
 
+/// No service has run in this session: the portal directory does not
+/// exist. That is an empty list, not an error.
 #[test]
-fn list_of_a_missing_directory_is_a_usage_error() {
+fn list_of_a_missing_directory_is_empty_with_a_note() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nothing-here");
-    let run = courier(
-        dir.path(),
-        &["list", "--portal-dir", missing.to_str().unwrap()],
-    );
-    assert_eq!(run.code, 2, "{run:#?}");
-    assert!(
-        run.stderr.contains("cannot read the portal directory"),
+    // Found through the environment, as `courier list` finds it by default.
+    let run = courier(&missing, &["list"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(
+        run.stdout,
+        format!("no services in {}\n", missing.display()),
         "{run:#?}"
     );
+    assert!(
+        run.stderr.starts_with(&format!(
+            "note: the portal directory `{}` does not exist: no courier service has run here",
+            missing.display()
+        )),
+        "{run:#?}"
+    );
+    let run = courier(
+        dir.path(),
+        &["list", "--json", "--portal-dir", missing.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(run.stdout.trim(), "[]", "{run:#?}");
+    assert!(run.stderr.contains("does not exist"), "{run:#?}");
+}
+
+#[test]
+fn list_of_a_file_that_is_no_directory_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("portal");
+    std::fs::write(&file, "not a directory").unwrap();
+    let run = courier(&file, &["list"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "cannot read the portal directory `{}`",
+            file.display()
+        )),
+        "{run:#?}"
+    );
+    assert_eq!(run.stdout, "", "{run:#?}");
+}
+
+#[test]
+fn list_timeout_is_checked_like_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["-1", "nan", "soon"] {
+        let run = courier(dir.path(), &["list", &format!("--timeout={bad}")]);
+        assert_eq!(run.code, 2, "--timeout {bad}: {run:#?}");
+        assert!(run.stderr.contains("--timeout"), "{run:#?}");
+    }
+    let run = courier(dir.path(), &["list", "--timeout", "0.5"]);
+    assert_eq!(run.code, 0, "{run:#?}");
 }
 
 // ----- introspect -----

@@ -23,6 +23,9 @@ mod resolution;
 mod rust_names;
 mod spelling;
 mod templates;
+mod user_types;
+
+pub use user_types::UserTypes;
 
 use crate::ast::{IpcFile, MessageKind, Param};
 use crate::diagnostic::Diagnostic;

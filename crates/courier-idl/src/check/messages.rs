@@ -2,9 +2,10 @@
 //! attributes before a message (`[NotRouted]`) and the routing of a routed
 //! endpoint (`routed by Type name`).
 
-use super::{resolution, templates};
-use crate::ast::{Attribute, Endpoint, Message};
+use super::{resolution, spelling, templates};
+use crate::ast::{Attribute, Endpoint, Message, Routing};
 use crate::diagnostic::{Diagnostic, excerpt};
+use crate::types;
 
 /// The message attributes courier understands.
 const KNOWN: [&str; 1] = ["NotRouted"];
@@ -17,6 +18,8 @@ pub(super) fn check(endpoint: &Endpoint, found: &mut Vec<Diagnostic>) {
     if let Some(routing) = &endpoint.routing {
         templates::check(&routing.ty, found);
         resolution::check_routing_type(&routing.ty, &routing.name.name, found);
+        spelling::check_routing(&routing.ty, &routing.name.name, found);
+        check_routing_params(endpoint, routing, found);
         let carried = endpoint.messages.iter().any(|message| {
             message
                 .params
@@ -43,6 +46,58 @@ pub(super) fn check(endpoint: &Endpoint, found: &mut Vec<Diagnostic>) {
     }
     for message in &endpoint.messages {
         check_attributes(endpoint, message, found);
+    }
+}
+
+/// Warns about a routed message's parameter that has the routing name but
+/// not the routing type (`routed by Compositing::PageIdd page_id`, then
+/// `close(Compositing::PageId page_id)`): one of the two is a slip. Types
+/// are compared by meaning (`::Web::Id` is `Web::Id`, `int` is `i32`); a
+/// type with an error is reported elsewhere, and a `[NotRouted]` message
+/// may carry a parameter of that name as it likes.
+fn check_routing_params(endpoint: &Endpoint, routing: &Routing, found: &mut Vec<Diagnostic>) {
+    let Ok(routing_type) = types::resolve_type(&routing.ty) else {
+        return;
+    };
+    let name = routing.name.name.as_str();
+    for message in &endpoint.messages {
+        if message.attrs.iter().any(|a| a.name.name == "NotRouted") {
+            continue;
+        }
+        for param in message.params.iter().filter(|p| p.name.name == name) {
+            let Ok(param_type) = types::resolve(param) else {
+                continue;
+            };
+            if param_type == routing_type {
+                continue;
+            }
+            let span = param.ty.as_ref().map_or(param.span, |ty| ty.span);
+            found.push(
+                Diagnostic::warning(
+                    span,
+                    format!(
+                        "parameter `{}` of `{}` is the routing parameter but has type `{}`, \
+                         not the routing type `{}`",
+                        excerpt(name),
+                        excerpt(&message.name.name),
+                        excerpt(&param_type.to_string()),
+                        excerpt(&routing_type.to_string())
+                    ),
+                )
+                .with_related(
+                    routing.ty.span,
+                    format!(
+                        "endpoint `{}` is routed by `{}`",
+                        excerpt(&endpoint.name.name),
+                        excerpt(&routing_type.to_string())
+                    ),
+                )
+                .with_hint(
+                    "correct whichever of the two types is misspelt; a message that is not routed \
+                     by this parameter takes `[NotRouted]`",
+                ),
+            );
+        }
     }
 }
 

@@ -89,6 +89,12 @@ pub(super) fn check(param: &Param, what: &str, found: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Warns about every user type in the routing type `ty` of a routed
+/// endpoint (`routed by Strng page_id`) whose name is near a built-in one.
+pub(super) fn check_routing(ty: &Type, name: &str, found: &mut Vec<Diagnostic>) {
+    check_type(ty, &format!("routing parameter `{}`", excerpt(name)), found);
+}
+
 fn check_type(ty: &Type, subject: &str, found: &mut Vec<Diagnostic>) {
     for arg in &ty.args {
         if let TypeArg::Type(inner) = arg {
@@ -177,7 +183,7 @@ fn nearest_with<'a>(written: &str, candidates: &[&'a str], affixes: bool) -> Opt
 
 /// Whether `a` and `b` differ by exactly one insertion, deletion,
 /// substitution or swap of neighbouring characters.
-fn one_edit_apart(a: &str, b: &str) -> bool {
+pub(super) fn one_edit_apart(a: &str, b: &str) -> bool {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let (short, long) = if a.len() <= b.len() {
         (&a, &b)
