@@ -36,7 +36,7 @@ impl RustTypes {
                     setting: format!("map_type(\"{idl_name}\")"),
                     path: rust_path.clone(),
                 })?;
-            mapped.push((canonical_user_name(idl_name), ty, rust_path.clone()));
+            mapped.push((types::canonical_user_name(idl_name), ty, rust_path.clone()));
         }
         Ok(RustTypes {
             courier: quote!(#courier),
@@ -184,28 +184,6 @@ impl RustTypes {
         }
         Ok(quote!(#mapped<#(#args),*>))
     }
-}
-
-/// The name under which a mapping is looked up: without a leading `::`, and
-/// a template (`NonnullRefPtr< Web::X >`) in the canonical spelling of
-/// [`IdlType::User`] paths (`NonnullRefPtr<Web::X>`).
-fn canonical_user_name(name: &str) -> String {
-    let name = name.trim();
-    if name.contains('<') {
-        let parsed = courier_idl::types::user_template(name);
-        if let Some((template, args)) = parsed {
-            let args: Vec<String> = args
-                .iter()
-                .map(|arg| match arg {
-                    UserTemplateArg::Type(ty) => ty.to_string(),
-                    UserTemplateArg::Const(value) => value.to_string(),
-                })
-                .collect();
-            let template = template.trim().trim_start_matches("::");
-            return format!("{template}<{}>", args.join(", "));
-        }
-    }
-    name.trim_start_matches("::").to_string()
 }
 
 #[cfg(test)]

@@ -447,6 +447,35 @@ pub fn user_template(path: &str) -> Option<(&str, Vec<UserTemplateArg>)> {
     Some((&path[..open], args))
 }
 
+/// A user type's name as written by a user (in a `map_type`, say) in the
+/// spelling of [`IdlType::User`] paths: without a leading `::`, and a
+/// template's arguments in canonical form, so that `::RefPtr< Vector<int> >`
+/// and `RefPtr<Vector<i32>>` compare equal.
+///
+/// ```
+/// use courier_idl::types::canonical_user_name;
+///
+/// assert_eq!(canonical_user_name(" ::RefPtr< Vector<int> > "), "RefPtr<Vector<i32>>");
+/// assert_eq!(canonical_user_name("::Web::Cookie"), "Web::Cookie");
+/// ```
+pub fn canonical_user_name(name: &str) -> String {
+    let name = name.trim();
+    if name.contains('<') {
+        if let Some((template, args)) = user_template(name) {
+            let args: Vec<String> = args
+                .iter()
+                .map(|arg| match arg {
+                    UserTemplateArg::Type(ty) => ty.to_string(),
+                    UserTemplateArg::Const(value) => value.to_string(),
+                })
+                .collect();
+            let template = template.trim().trim_start_matches("::");
+            return format!("{template}<{}>", args.join(", "));
+        }
+    }
+    name.trim_start_matches("::").to_string()
+}
+
 fn simple_builtin(name: &str) -> Option<IdlType> {
     Some(match name {
         "bool" => IdlType::Bool,

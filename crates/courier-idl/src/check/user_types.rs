@@ -91,7 +91,7 @@ impl UserTypes {
     /// name of a user type, of a template instance, or of a user template.
     /// A leading `::` and spaces inside `<>` do not matter.
     pub fn contains(&self, idl_name: &str) -> bool {
-        self.names.contains(&canonical(idl_name))
+        self.names.contains(&types::canonical_user_name(idl_name))
     }
 
     /// The user type that `idl_name` (which [`UserTypes::contains`] does not
@@ -99,7 +99,7 @@ impl UserTypes {
     /// away (`Media::VideoSurfce`), or one with the same last segment in
     /// another namespace (`VideoSurface` for `Media::VideoSurface`).
     pub fn nearest(&self, idl_name: &str) -> Option<&str> {
-        let written = canonical(idl_name);
+        let written = types::canonical_user_name(idl_name);
         let lower = written.to_ascii_lowercase();
         let last = |name: &str| name.rsplit("::").next().unwrap_or_default().to_string();
         let written_last = last(&lower);
@@ -148,26 +148,6 @@ impl UserTypes {
         }
         Some(message)
     }
-}
-
-/// `idl_name` in the spelling of [`IdlType::User`] paths: without a leading
-/// `::`, a template's arguments in canonical form.
-fn canonical(idl_name: &str) -> String {
-    let name = idl_name.trim();
-    if name.contains('<') {
-        if let Some((template, args)) = types::user_template(name) {
-            let args: Vec<String> = args
-                .iter()
-                .map(|arg| match arg {
-                    UserTemplateArg::Type(ty) => ty.to_string(),
-                    UserTemplateArg::Const(value) => value.to_string(),
-                })
-                .collect();
-            let template = template.trim().trim_start_matches("::");
-            return format!("{template}<{}>", args.join(", "));
-        }
-    }
-    name.trim_start_matches("::").to_string()
 }
 
 #[cfg(test)]
