@@ -5,6 +5,7 @@
 use std::os::fd::OwnedFd;
 use std::time::Instant;
 
+use super::test_support::{complete_handshake, events_of, pump};
 use super::*;
 use crate::error::Limit;
 
@@ -19,20 +20,9 @@ fn events() -> EndpointInfo {
     EndpointInfo::named("Events", CLIENT_MAGIC)
 }
 
-/// Moves everything `from` has to write into `to`, one transmit at a time.
-fn pump(now: Instant, from: &mut Connection, to: &mut Connection) {
-    while let Some(transmit) = from.poll_transmit() {
-        to.handle_input(now, &transmit.bytes, transmit.fds);
-    }
-}
-
 /// Every transmit `from` has, in order.
 fn transmits(from: &mut Connection) -> Vec<Transmit> {
     std::iter::from_fn(|| from.poll_transmit()).collect()
-}
-
-fn events_of(connection: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| connection.poll_event()).collect()
 }
 
 /// A client (sends to `Served`) and a server, past their handshake.
@@ -46,16 +36,7 @@ fn pair_with(client_limits: Limits, server_limits: Limits) -> (Connection, Conne
         Config::new(Side::Server, served(), events(), server_limits),
         now,
     );
-    pump(now, &mut client, &mut server);
-    pump(now, &mut server, &mut client);
-    assert!(matches!(
-        events_of(&mut server)[..],
-        [Event::HandshakeComplete]
-    ));
-    assert!(matches!(
-        events_of(&mut client)[..],
-        [Event::HandshakeComplete]
-    ));
+    complete_handshake(now, &mut client, &mut server);
     (client, server, now)
 }
 
@@ -387,16 +368,7 @@ fn queued_pair_with(limits: Limits) -> (Connection, Connection, Instant) {
     );
     let mut server = Connection::new(Config::new(Side::Server, served(), events(), limits), now);
     server.enable_message_queue();
-    pump(now, &mut client, &mut server);
-    pump(now, &mut server, &mut client);
-    assert!(matches!(
-        events_of(&mut server)[..],
-        [Event::HandshakeComplete]
-    ));
-    assert!(matches!(
-        events_of(&mut client)[..],
-        [Event::HandshakeComplete]
-    ));
+    complete_handshake(now, &mut client, &mut server);
     (client, server, now)
 }
 

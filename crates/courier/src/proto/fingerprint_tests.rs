@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use super::test_support::{complete_handshake, events_of, pump};
 use super::*;
 use crate::error::HandshakeErrorKind;
 
@@ -37,16 +38,6 @@ fn pair(client: (u64, u64), server: (u64, u64)) -> (Connection, Connection, Inst
         now,
     );
     (client, server, now)
-}
-
-fn pump(now: Instant, from: &mut Connection, to: &mut Connection) {
-    while let Some(transmit) = from.poll_transmit() {
-        to.handle_input(now, &transmit.bytes, transmit.fds);
-    }
-}
-
-fn events_of(connection: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| connection.poll_event()).collect()
 }
 
 /// Runs the handshake; each side's outcome: `None` when it completed, the
@@ -190,16 +181,7 @@ fn an_any_peer_client_has_no_expectation_and_learns_the_servers_fingerprints() {
         Config::new(Side::Server, served(22), events(11), Limits::default()),
         now,
     );
-    pump(now, &mut client, &mut server);
-    pump(now, &mut server, &mut client);
-    assert!(matches!(
-        events_of(&mut server)[..],
-        [Event::HandshakeComplete]
-    ));
-    assert!(matches!(
-        events_of(&mut client)[..],
-        [Event::HandshakeComplete]
-    ));
+    complete_handshake(now, &mut client, &mut server);
     assert_eq!(client.peer().fingerprint, 22);
     assert_eq!(client.local().fingerprint, 11);
 }

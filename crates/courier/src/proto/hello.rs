@@ -332,6 +332,22 @@ mod tests {
         }
     }
 
+    /// Every proper prefix of `bytes` is incomplete, and the whole is
+    /// `expected`, all of it consumed.
+    fn reads_back_from_every_split(bytes: &[u8], expected: &Hello) {
+        for cut in 0..bytes.len() {
+            let parsed = Hello::parse(&bytes[..cut]);
+            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
+        }
+        match Hello::parse(bytes) {
+            Ok(ParsedHello::Complete(hello, len)) => {
+                assert_eq!(len, bytes.len());
+                assert_eq!(&hello, expected);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn fingerprints_are_bit_3_and_16_bytes_after_the_pool() {
         let plain = Hello {
@@ -359,17 +375,7 @@ mod tests {
             &bytes[before.len()..],
             &[8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0]
         );
-        for cut in 0..bytes.len() {
-            let parsed = Hello::parse(&bytes[..cut]);
-            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
-        }
-        match Hello::parse(&bytes) {
-            Ok(ParsedHello::Complete(hello, len)) => {
-                assert_eq!(len, bytes.len());
-                assert_eq!(hello, printed);
-            }
-            other => panic!("{other:?}"),
-        }
+        reads_back_from_every_split(&bytes, &printed);
         // Only the peer's known: still sent.
         let expecting = Hello {
             peer_fingerprint: 9,
@@ -426,17 +432,7 @@ mod tests {
         };
         let bytes = offered.to_bytes();
         assert_eq!(bytes[6], HELLO_FLAG_SHM_POOL as u8);
-        for cut in 0..bytes.len() {
-            let parsed = Hello::parse(&bytes[..cut]);
-            assert!(matches!(parsed, Ok(ParsedHello::Incomplete)), "cut {cut}");
-        }
-        match Hello::parse(&bytes) {
-            Ok(ParsedHello::Complete(hello, len)) => {
-                assert_eq!(len, bytes.len());
-                assert_eq!(hello, offered);
-            }
-            other => panic!("{other:?}"),
-        }
+        reads_back_from_every_split(&bytes, &offered);
     }
 
     #[test]

@@ -431,4 +431,6 @@ mod fast_tests;
 #[cfg(test)]
 mod fingerprint_tests;
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

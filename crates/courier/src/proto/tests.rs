@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::hello::Hello;
+use super::test_support::{complete_handshake, events_of, pump};
 use super::*;
 use crate::error::Limit;
 use crate::error::{HandshakeErrorKind, ProtocolErrorKind};
@@ -37,32 +38,12 @@ fn server_with(limits: Limits, now: Instant) -> Connection {
     Connection::new(Config::new(Side::Server, served(), events(), limits), now)
 }
 
-/// Moves everything `from` has to write into `to`.
-fn pump(now: Instant, from: &mut Connection, to: &mut Connection) {
-    while let Some(transmit) = from.poll_transmit() {
-        to.handle_input(now, &transmit.bytes, transmit.fds);
-    }
-}
-
-fn events_of(connection: &mut Connection) -> Vec<Event> {
-    std::iter::from_fn(|| connection.poll_event()).collect()
-}
-
 /// An any-peer client and a server, past their handshake.
 fn any_peer_pair(server_limits: Limits) -> (Connection, Connection, Instant) {
     let now = Instant::now();
     let mut client = Connection::new(Config::any_peer(Limits::default()), now);
     let mut server = server_with(server_limits, now);
-    pump(now, &mut client, &mut server);
-    pump(now, &mut server, &mut client);
-    assert!(matches!(
-        events_of(&mut server)[..],
-        [Event::HandshakeComplete]
-    ));
-    assert!(matches!(
-        events_of(&mut client)[..],
-        [Event::HandshakeComplete]
-    ));
+    complete_handshake(now, &mut client, &mut server);
     (client, server, now)
 }
 
