@@ -1,6 +1,6 @@
 //! Parameter attributes: `[UTF8]`, `[File]`, `[Bitmap]`.
 
-use crate::ast::Param;
+use crate::ast::{Attribute, Param};
 use crate::diagnostic::{Diagnostic, excerpt};
 
 /// The attributes courier understands.
@@ -18,19 +18,10 @@ pub(super) fn check(param: &Param, found: &mut Vec<Diagnostic>) {
         if !KNOWN.contains(&name) {
             found.push(unknown(attr.name.span, name));
         } else if attr.value.is_some() {
-            found.push(
-                Diagnostic::warning(attr.span, format!("attribute `{name}` takes no value"))
-                    .with_hint(format!("write `[{name}]`")),
-            );
+            found.push(takes_no_value(attr));
         }
         if seen.contains(&name) {
-            found.push(
-                Diagnostic::warning(
-                    attr.name.span,
-                    format!("duplicate attribute `{}`", excerpt(name)),
-                )
-                .with_hint("remove the repeated attribute"),
-            );
+            found.push(duplicate(attr));
         }
         seen.push(name);
     }
@@ -47,6 +38,22 @@ pub(super) fn check(param: &Param, found: &mut Vec<Diagnostic>) {
         );
     }
     check_has_type(param, found);
+}
+
+/// The warning for an attribute written twice on one parameter or message.
+pub(super) fn duplicate(attr: &Attribute) -> Diagnostic {
+    Diagnostic::warning(
+        attr.name.span,
+        format!("duplicate attribute `{}`", excerpt(&attr.name.name)),
+    )
+    .with_hint("remove the repeated attribute")
+}
+
+/// The warning for a value given to a known attribute that takes none.
+pub(super) fn takes_no_value(attr: &Attribute) -> Diagnostic {
+    let name = &attr.name.name;
+    Diagnostic::warning(attr.span, format!("attribute `{name}` takes no value"))
+        .with_hint(format!("write `[{name}]`"))
 }
 
 fn unknown(span: crate::ast::Span, name: &str) -> Diagnostic {

@@ -2,7 +2,7 @@
 //! attributes before a message (`[NotRouted]`) and the routing of a routed
 //! endpoint (`routed by Type name`).
 
-use super::{resolution, spelling, templates};
+use super::{attributes, resolution, spelling, templates};
 use crate::ast::{Attribute, Endpoint, Message, Routing};
 use crate::diagnostic::{Diagnostic, excerpt};
 use crate::types;
@@ -106,13 +106,7 @@ fn check_attributes(endpoint: &Endpoint, message: &Message, found: &mut Vec<Diag
     for attr in &message.attrs {
         let name = attr.name.name.as_str();
         if seen.contains(&name) {
-            found.push(
-                Diagnostic::warning(
-                    attr.name.span,
-                    format!("duplicate attribute `{}`", excerpt(name)),
-                )
-                .with_hint("remove the repeated attribute"),
-            );
+            found.push(attributes::duplicate(attr));
         }
         seen.push(name);
         if !KNOWN.contains(&name) {
@@ -120,10 +114,7 @@ fn check_attributes(endpoint: &Endpoint, message: &Message, found: &mut Vec<Diag
             continue;
         }
         if attr.value.is_some() {
-            found.push(
-                Diagnostic::warning(attr.span, format!("attribute `{name}` takes no value"))
-                    .with_hint(format!("write `[{name}]`")),
-            );
+            found.push(attributes::takes_no_value(attr));
         }
         if name == "NotRouted" && endpoint.routing.is_none() {
             found.push(
