@@ -118,9 +118,6 @@ pub fn compile(files: &[impl AsRef<Path>]) -> Result<(), Error> {
 pub struct Config {
     options: Options,
     out_dir: Option<PathBuf>,
-    /// `(idl name, rust path)` of each [`Config::map_type`], to warn about
-    /// those that match no user type.
-    mapped: Vec<(String, String)>,
 }
 
 impl Config {
@@ -151,8 +148,6 @@ impl Config {
     /// [`compile`]: Config::compile
     pub fn map_type(&mut self, idl_name: &str, rust_path: &str) -> &mut Config {
         self.options.map_type(idl_name, rust_path);
-        self.mapped
-            .push((idl_name.trim().to_string(), rust_path.trim().to_string()));
         self
     }
 
@@ -247,7 +242,13 @@ impl Config {
         for line in checked.render_diagnostics().lines() {
             directive(cargo, &format!("warning={line}"))?;
         }
-        self.warn_unmatched_mappings(&checked, cargo)?;
+        let asts = checked.files.iter().map(|file| &file.ast);
+        for (idl_name, rust_path, why) in self.options.unmatched_mappings(asts) {
+            directive(
+                cargo,
+                &format!("warning=warning: map_type(\"{idl_name}\", \"{rust_path}\") {why}"),
+            )?;
+        }
 
         for (path, file) in files.iter().zip(&checked.files) {
             let code = courier_codegen::generate(&file.ast, &self.options).map_err(|source| {
@@ -269,32 +270,6 @@ impl Config {
                     source,
                 })
             })?;
-        }
-        Ok(())
-    }
-}
-
-impl Config {
-    /// A `cargo:warning=` for each distinct mapping that matches no user
-    /// type of `checked`'s files.
-    fn warn_unmatched_mappings(
-        &self,
-        checked: &courier_idl::Checked,
-        cargo: &mut dyn Write,
-    ) -> Result<(), Error> {
-        let user_types = courier_idl::UserTypes::of(checked.files.iter().map(|file| &file.ast));
-        let mut warned: Vec<&str> = Vec::new();
-        for (idl_name, rust_path) in &self.mapped {
-            if warned.contains(&idl_name.as_str()) {
-                continue;
-            }
-            if let Some(why) = user_types.unmatched_mapping(idl_name) {
-                warned.push(idl_name);
-                directive(
-                    cargo,
-                    &format!("warning=warning: map_type(\"{idl_name}\", \"{rust_path}\") {why}"),
-                )?;
-            }
         }
         Ok(())
     }

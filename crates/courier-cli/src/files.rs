@@ -48,18 +48,22 @@ pub fn check(files: &[PathBuf]) -> anyhow::Result<Outcome> {
     })
 }
 
-/// `courier compile`: `options` carries the `--map-type` mappings, which
-/// `mappings` lists again to warn about those that match no user type.
+/// `courier compile`, with the `--map-type` mappings in `options`; a warning
+/// on stderr for each that matches no user type of the files (a typo, most
+/// likely; not an error, as a script may pass the same mappings to several
+/// compilations).
 pub fn compile(
     files: &[PathBuf],
     out_dir: Option<&Path>,
     options: &courier_codegen::Options,
-    mappings: &[(String, String)],
 ) -> anyhow::Result<Outcome> {
     let Some(checked) = read_and_check(files)? else {
         return Ok(Outcome::InvalidInput);
     };
-    warn_unmatched_mappings(&checked, mappings)?;
+    for (idl, rust, why) in options.unmatched_mappings(checked.files.iter().map(|file| &file.ast)) {
+        writeln!(io::stderr(), "warning: --map-type {idl}={rust} {why}")
+            .context("cannot write to standard error")?;
+    }
     // Generate everything before writing anything: an error in the last file
     // leaves no half-written output behind.
     let mut outputs = Vec::new();
@@ -119,29 +123,6 @@ pub fn compile(
         }
     }
     Ok(Outcome::Success)
-}
-
-/// A warning on stderr for each distinct `--map-type` that matches no user
-/// type of the files (a typo, most likely; not an error, as a script may
-/// pass the same mappings to several compilations).
-fn warn_unmatched_mappings(
-    checked: &courier_idl::Checked,
-    mappings: &[(String, String)],
-) -> anyhow::Result<()> {
-    let user_types = courier_idl::UserTypes::of(checked.files.iter().map(|file| &file.ast));
-    let mut warned: Vec<&str> = Vec::new();
-    let mut stderr = io::stderr().lock();
-    for (idl, rust) in mappings {
-        if warned.contains(&idl.as_str()) {
-            continue;
-        }
-        if let Some(why) = user_types.unmatched_mapping(idl) {
-            warned.push(idl);
-            writeln!(stderr, "warning: --map-type {idl}={rust} {why}")
-                .context("cannot write to standard error")?;
-        }
-    }
-    Ok(())
 }
 
 pub fn magic(names: &[String]) -> anyhow::Result<Outcome> {

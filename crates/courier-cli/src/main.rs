@@ -88,12 +88,7 @@ fn run(cli: Cli) -> CliResult<Outcome> {
                 options.map_type(idl, rust);
             }
             options.courier_path(&courier_path);
-            Ok(files::compile(
-                &files,
-                out_dir.as_deref(),
-                &options,
-                &map_type,
-            )?)
+            Ok(files::compile(&files, out_dir.as_deref(), &options)?)
         }
         Command::Magic { names } => Ok(files::magic(&names)?),
         Command::List {

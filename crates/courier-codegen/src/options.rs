@@ -54,6 +54,29 @@ impl Options {
         self
     }
 
+    /// The mappings of [`Options::map_type`] that match no user type of
+    /// `files` (a typo, most likely), each once, in the order given: the IDL
+    /// name (without a leading `::`), the Rust path, and why, with "did you
+    /// mean" when a user type of the files is close. Such a mapping changes
+    /// nothing; callers warn about it rather than fail, since one set of
+    /// options may serve several compilations.
+    pub fn unmatched_mappings<'a>(
+        &self,
+        files: impl IntoIterator<Item = &'a courier_idl::ast::IpcFile>,
+    ) -> Vec<(&str, &str, String)> {
+        let user_types = courier_idl::UserTypes::of(files);
+        let mut unmatched: Vec<(&str, &str, String)> = Vec::new();
+        for (idl_name, rust_path) in &self.type_map {
+            if unmatched.iter().any(|(seen, _, _)| seen == idl_name) {
+                continue;
+            }
+            if let Some(why) = user_types.unmatched_mapping(idl_name) {
+                unmatched.push((idl_name, rust_path, why));
+            }
+        }
+        unmatched
+    }
+
     /// The path through which generated code names the runtime (default
     /// `::courier`): set it when the `courier` crate is renamed or re-exported
     /// (`"::my_runtime::courier"`, or `"crate"` inside `courier` itself).
